@@ -1,0 +1,64 @@
+/* comm.h: the communication interface. A backend (MPI now, NCCL for GPUs) is a
+ * table of non-blocking operations on a group of ranks; the engine starts
+ * operations, keeps their requests, and completes them with pg_wait(), which
+ * yields the CPU while it polls (ranks may outnumber cores) and enforces the
+ * watchdog timeout.
+ *
+ * Buffers live in the memory of the compute backend the group was made for
+ * (host memory for MPI; device memory for NCCL). Counts are float elements. */
+#ifndef PG_COMM_H
+#define PG_COMM_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+typedef struct pg_comm pg_comm;
+
+/* A pending operation. Zero-initialised means "none". */
+typedef struct pg_req {
+    int active;
+    MPI_Request mpi;
+    void *dev; /* backend-specific handle (e.g. a CUDA event) */
+} pg_req;
+
+typedef struct pg_comm_ops {
+    const char *name;
+    int (*isend)(pg_comm *c, const float *buf, size_t n, int peer, int tag, pg_req *r);
+    int (*irecv)(pg_comm *c, float *buf, size_t n, int peer, int tag, pg_req *r);
+    /* sum over the group, in place */
+    int (*iallreduce)(pg_comm *c, float *buf, size_t n, pg_req *r);
+    /* *done = 1 when finished (the request is then inactive) */
+    int (*test)(pg_comm *c, pg_req *r, int *done);
+    void (*destroy)(pg_comm *c);
+} pg_comm_ops;
+
+struct pg_comm {
+    const pg_comm_ops *ops;
+    MPI_Comm mpi; /* the group as an MPI communicator (not owned) */
+    int rank, size;
+    void *impl;
+};
+
+/* An MPI group over `m` (host buffers). */
+int pg_comm_mpi_create(pg_comm **c, MPI_Comm m);
+
+void pg_comm_destroy(pg_comm *c);
+
+/* Complete `r`, yielding the CPU between polls. After `timeout` seconds
+ * returns PG_ETIMEOUT with a message "waited T s for <what>". *waited, if not
+ * NULL, gets the seconds spent. An inactive request returns at once. */
+int pg_wait(pg_comm *c, pg_req *r, double timeout, const char *what, double *waited);
+
+/* Complete n MPI requests with the same yielding wait and watchdog. */
+int pg_wait_mpi(MPI_Request *reqs, int n, double timeout, const char *what);
+
+/* Agree on success over `m` (collective, for set-up phases): every rank
+ * passes its own result and gets back the error code of the lowest-numbered
+ * failing rank (0 if none); *reporter is 1 on that rank only, which holds the
+ * message. Lets all ranks end together with one message instead of hanging. */
+int pg_agree(MPI_Comm m, int rc, int *reporter);
+
+/* Monotonic clock in seconds. */
+double pg_now(void);
+
+#endif

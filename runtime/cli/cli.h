@@ -1,0 +1,21 @@
+/* cli.h: the pipegrid command line. Each subcommand is one function taking
+ * its own argv (argv[0] = the subcommand name) and returning the process exit
+ * status. Exit codes are shared by all subcommands. */
+#ifndef PG_CLI_H
+#define PG_CLI_H
+
+#include <stdio.h>
+
+enum {
+    PG_EXIT_OK = 0,
+    PG_EXIT_FAIL = 1,  /* an error: message on stderr */
+    PG_EXIT_USAGE = 2, /* bad command line */
+};
+
+int pg_cmd_train(int argc, char **argv);
+int pg_cmd_schedule(int argc, char **argv);
+
+/* Print "pipegrid: error: <msg>" on stderr. */
+void pg_cli_error(const char *msg);
+
+#endif

@@ -1,0 +1,43 @@
+/* main.c: `pipegrid <command> ...` dispatch and top-level help. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: pipegrid <command> [options]\n"
+          "\n"
+          "Hybrid data-parallel + pipeline-parallel training over MPI.\n"
+          "\n"
+          "commands:\n"
+          "  train      train a model on a pp x dp grid of MPI ranks\n"
+          "  schedule   print, check and simulate a pipeline schedule (no MPI needed)\n"
+          "\n"
+          "examples:\n"
+          "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in demo job\n"
+          "  mpiexec -n 8 pipegrid train --config my.ini --pp 4 --schedule gpipe\n"
+          "  pipegrid schedule --pp 4 --microbatches 8 --schedule 1f1b\n"
+          "\n"
+          "Run 'pipegrid <command> --help' for a command's options.\n",
+          f);
+}
+
+void pg_cli_error(const char *msg) { fprintf(stderr, "pipegrid: error: %s\n", msg); }
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return PG_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return PG_EXIT_OK;
+    }
+    if (!strcmp(cmd, "train")) return pg_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "schedule")) return pg_cmd_schedule(argc - 1, argv + 1);
+    fprintf(stderr, "pipegrid: error: unknown command '%s' (try 'pipegrid --help')\n", cmd);
+    return PG_EXIT_USAGE;
+}

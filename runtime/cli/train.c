@@ -1,0 +1,229 @@
+/* train.c: `pipegrid train`. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "../error.h"
+#include "../layers/layer.h"
+#include "../run.h"
+#include "cli.h"
+
+#include <cblas.h>
+#include <getopt.h>
+#include <mpi.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void help(FILE *f)
+{
+    fputs("usage: mpiexec -n N pipegrid train [options]\n"
+          "\n"
+          "Train a model on N MPI ranks arranged as pp pipeline stages x dp data-parallel\n"
+          "replicas. Without --config it trains the built-in demo (a residual MLP that\n"
+          "regresses a random teacher network).\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE       INI file with [model] [data] [train] [optim] [parallel]\n"
+          "                          [runtime] sections (see docs/config.md)\n"
+          "      --pp P              pipeline stages                     (parallel.pp)\n"
+          "      --dp D              data-parallel replicas; default N/P (parallel.dp)\n"
+          "  -m, --microbatches M    microbatches per replica per step   (train.microbatches)\n"
+          "      --schedule NAME     gpipe | 1f1b                        (parallel.schedule)\n"
+          "      --steps N           optimizer steps                     (train.steps)\n"
+          "      --seed S            seed of the initial weights         (train.seed)\n"
+          "      --set SEC.KEY=VAL   override any config key (repeatable)\n"
+          "      --print-config      print the effective configuration and exit\n"
+          "  -h, --help              this text\n"
+          "\n"
+          "Each step logs: step, mean loss over the global batch, learning rate, gradient\n"
+          "norm (before clipping), samples/s, step time, bubble (share of the step the\n"
+          "ranks spent not computing: waiting on pipeline neighbours, communication,\n"
+          "optimizer) and the time left.\n"
+          "\n"
+          "examples:\n"
+          "  mpiexec -n 4 pipegrid train --pp 2 --dp 2\n"
+          "  mpiexec -n 8 pipegrid train --pp 4 --schedule gpipe -m 8 --steps 50\n"
+          "  mpiexec -n 2 pipegrid train -c examples/mlp.ini --set optim.lr=3e-4\n"
+          "  pipegrid train --print-config > my.ini     # start a config from the defaults\n"
+          "\n"
+          "layer kinds for model.layers (N*KIND:ARGS repeats a layer N times):\n",
+          f);
+    pg_layer_kinds_print(f);
+    fputs("\nconfiguration keys:\n", f);
+    pg_config_print_keys(f);
+}
+
+typedef struct train_args {
+    const char *config;
+    int print_config;
+    int nsets;
+    char *sets[128]; /* "section.key=value", in command-line order */
+} train_args;
+
+/* Parse the command line. Returns -1 for help, 0 ok, or a pg_err. */
+static int parse(int argc, char **argv, train_args *a)
+{
+    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT };
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
+        {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
+        {"schedule", required_argument, 0, O_SCHED}, {"steps", required_argument, 0, O_STEPS},
+        {"seed", required_argument, 0, O_SEED},  {"set", required_argument, 0, O_SET},
+        {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    static char buf[128][1100];
+    memset(a, 0, sizeof *a);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:m:h", opts, NULL)) != -1) {
+        const char *key = NULL;
+        switch (c) {
+        case 'c': a->config = optarg; continue;
+        case 'h': return -1;
+        case O_PRINT: a->print_config = 1; continue;
+        case O_PP: key = "parallel.pp"; break;
+        case O_DP: key = "parallel.dp"; break;
+        case 'm': key = "train.microbatches"; break;
+        case O_SCHED: key = "parallel.schedule"; break;
+        case O_STEPS: key = "train.steps"; break;
+        case O_SEED: key = "train.seed"; break;
+        case O_SET: key = ""; break;
+        case ':':
+            return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid train --help)",
+                            argv[optind - 1]);
+        default:
+            return pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid train --help)",
+                            argv[optind - 1]);
+        }
+        if (a->nsets == 128) return pg_error(PG_EINVAL, "too many overrides");
+        snprintf(buf[a->nsets], sizeof buf[0], "%s%s%s", key, *key ? "=" : "", optarg);
+        a->sets[a->nsets] = buf[a->nsets];
+        a->nsets++;
+    }
+    if (optind < argc)
+        return pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid train --help)",
+                        argv[optind]);
+    return 0;
+}
+
+/* Defaults, then the file, then the command line in order. */
+static int configure(pg_config *cfg, const train_args *a)
+{
+    int rc = pg_config_init(cfg);
+    if (!rc && a->config) rc = pg_config_load_file(cfg, a->config);
+    for (int i = 0; i < a->nsets && !rc; i++) rc = pg_config_set(cfg, a->sets[i]);
+    if (!rc) rc = pg_config_check(cfg);
+    return rc;
+}
+
+/* BLAS threads: the configured count, or this node's cores shared among the
+ * ranks on it. */
+static int blas_threads(const pg_run *r)
+{
+    if (r->cfg.runtime.threads > 0) return r->cfg.runtime.threads;
+    cpu_set_t set;
+    int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                            : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int t = cores / r->grid->local_size;
+    return t > 0 ? t : 1;
+}
+
+static void fatal(const pg_run *r)
+{
+    const pg_grid *g = r->grid;
+    fprintf(stderr, "pipegrid: error: rank %d (stage %d, replica %d): %s\n", g->rank, g->stage,
+            g->replica, pg_errmsg());
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, PG_EXIT_FAIL);
+}
+
+static void format_eta(double s, char *buf, size_t n)
+{
+    if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static int train_loop(pg_run *r)
+{
+    const pg_config *c = &r->cfg;
+    int rank0 = r->grid->rank == 0;
+    double t0 = pg_now(), last_loss = 0.0;
+    int start = pg_engine_steps_done(r->engine);
+    for (int step = start; step < c->train.steps; step++) {
+        pg_step_stats s;
+        int rc = pg_engine_step(r->engine, &s);
+        if (rc) fatal(r);
+        if (s.nonfinite) {
+            if (rank0)
+                fprintf(stderr,
+                        "pipegrid: error: step %d: loss or gradients are NaN/Inf (loss %g, "
+                        "gradient norm %g); stopping\n",
+                        s.step, s.loss, s.grad_norm);
+            return PG_EXIT_FAIL;
+        }
+        last_loss = s.loss;
+        int last = s.step == c->train.steps;
+        if (rank0 && (s.step % c->train.log_every == 0 || last || s.step == start + 1)) {
+            double elapsed = pg_now() - t0;
+            char eta[32];
+            format_eta(elapsed / (s.step - start) * (c->train.steps - s.step), eta, sizeof eta);
+            printf("step %5d/%d | loss %.6f | lr %.2e | gnorm %7.4f | %8.0f samples/s | %7.1f ms"
+                   " | bubble %5.1f%% | eta %s\n",
+                   s.step, c->train.steps, s.loss, s.lr, s.grad_norm, s.samples_per_s,
+                   s.step_time * 1e3, 100.0 * s.bubble, eta);
+            fflush(stdout);
+        }
+    }
+    if (rank0)
+        printf("done: %d steps in %.1f s, final loss %.6f\n", c->train.steps - start,
+               pg_now() - t0, last_loss);
+    return PG_EXIT_OK;
+}
+
+int pg_cmd_train(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    train_args a;
+    pg_config cfg;
+    int usage = 0, rc = parse(argc, argv, &a);
+    if (rc == -1) {
+        if (rank == 0) help(stdout);
+        MPI_Finalize();
+        return PG_EXIT_OK;
+    }
+    usage = rc != 0;
+    if (!rc) rc = configure(&cfg, &a);
+    int reporter;
+    if ((rc = pg_agree(MPI_COMM_WORLD, rc, &reporter))) {
+        if (reporter) pg_cli_error(pg_errmsg());
+        MPI_Finalize();
+        return usage ? PG_EXIT_USAGE : PG_EXIT_FAIL;
+    }
+    if (a.print_config) {
+        if (rank == 0) pg_config_dump(&cfg, stdout);
+        MPI_Finalize();
+        return PG_EXIT_OK;
+    }
+    pg_run *r;
+    if ((rc = pg_run_create(&r, &cfg, MPI_COMM_WORLD, &reporter))) {
+        if (reporter) pg_cli_error(pg_errmsg());
+        MPI_Finalize();
+        return PG_EXIT_FAIL;
+    }
+    openblas_set_num_threads(blas_threads(r));
+    if (rank == 0) {
+        pg_run_describe(r, stdout);
+        printf("threads: %d BLAS thread(s) per rank\n", blas_threads(r));
+        fflush(stdout);
+    }
+    int status = train_loop(r);
+    pg_run_free(r);
+    MPI_Finalize();
+    return status;
+}

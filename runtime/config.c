@@ -1,0 +1,398 @@
+/* config.c: the key table, INI parsing through inih, overrides, checks. */
+#include "config.h"
+
+#include "error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_INT, T_LONG, T_DOUBLE, T_STR } key_type;
+
+typedef struct key_def {
+    const char *section, *key;
+    key_type type;
+    size_t offset, size;
+    const char *def;
+    const char *help;
+} key_def;
+
+#define K(sec, name, T, field, def, help) \
+    {sec, name, T, offsetof(pg_config, field), sizeof(((pg_config *)0)->field), def, help}
+
+static const key_def KEYS[] = {
+    K("model", "type", T_STR, model.type, "mlp", "model family: mlp (a layer list)"),
+    K("model", "input_dim", T_INT, model.input_dim, "32", "input features per sample (mlp)"),
+    K("model", "layers", T_STR, model.layers, "linear:128 gelu resmlp:256 resmlp:256 resmlp:256 layernorm linear:64 gelu linear:8 mse",
+      "layer list, e.g. 'linear:64 gelu resmlp:128 layernorm linear:8 mse' (docs/config.md)"),
+    K("data", "source", T_STR, data.source, "teacher",
+      "teacher: a fixed random network labels random inputs"),
+    K("data", "teacher_hidden", T_INT, data.teacher_hidden, "64", "teacher's hidden width"),
+    K("data", "seed", T_LONG, data.seed, "1234", "seed of the task (teacher, samples)"),
+    K("train", "steps", T_INT, train.steps, "300", "optimizer steps"),
+    K("train", "batch_size", T_INT, train.batch_size, "64",
+      "global batch: samples per step over all replicas"),
+    K("train", "microbatches", T_INT, train.microbatches, "4",
+      "microbatches per replica per step; must divide batch_size/dp"),
+    K("train", "seed", T_LONG, train.seed, "42", "seed of the initial weights"),
+    K("train", "log_every", T_INT, train.log_every, "10", "log a line every N steps"),
+    K("optim", "name", T_STR, optim.name, "adamw", "adamw | sgd (with momentum)"),
+    K("optim", "lr", T_DOUBLE, optim.lr, "0.002", "peak learning rate"),
+    K("optim", "beta1", T_DOUBLE, optim.beta1, "0.9", "AdamW beta1"),
+    K("optim", "beta2", T_DOUBLE, optim.beta2, "0.999", "AdamW beta2"),
+    K("optim", "eps", T_DOUBLE, optim.eps, "1e-8", "AdamW epsilon"),
+    K("optim", "weight_decay", T_DOUBLE, optim.weight_decay, "0.0",
+      "decoupled weight decay (matrices only)"),
+    K("optim", "momentum", T_DOUBLE, optim.momentum, "0.9", "SGD momentum"),
+    K("optim", "clip_norm", T_DOUBLE, optim.clip_norm, "1.0",
+      "clip the global gradient norm to this (0 = off)"),
+    K("optim", "warmup_steps", T_INT, optim.warmup_steps, "20", "linear warmup steps"),
+    K("optim", "decay", T_STR, optim.decay, "cosine", "none | cosine (to min_lr_ratio*lr)"),
+    K("optim", "min_lr_ratio", T_DOUBLE, optim.min_lr_ratio, "0.1", "final lr / peak lr"),
+    K("parallel", "pp", T_INT, parallel.pp, "1", "pipeline stages"),
+    K("parallel", "dp", T_INT, parallel.dp, "0",
+      "data-parallel replicas (0 = ranks / pp)"),
+    K("parallel", "schedule", T_STR, parallel.schedule, "1f1b", "gpipe | 1f1b"),
+    K("parallel", "partition", T_STR, parallel.partition, "auto",
+      "auto (balance estimated cost) | uniform | layers per stage, e.g. 3,3,2"),
+    K("parallel", "order", T_STR, parallel.order, "replica-major",
+      "rank order: replica-major (a pipeline on consecutive ranks) | stage-major"),
+    K("runtime", "device", T_STR, runtime.device, "cpu", "compute backend: cpu"),
+    K("runtime", "threads", T_INT, runtime.threads, "0",
+      "BLAS threads per rank (0 = cores per node / ranks per node)"),
+    K("runtime", "timeout", T_DOUBLE, runtime.timeout, "300",
+      "watchdog: seconds any wait may take before the job is ended"),
+};
+#define NKEYS (sizeof KEYS / sizeof KEYS[0])
+
+static const key_def *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
+    return NULL;
+}
+
+static int section_known(const char *section)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, section)) return 1;
+    return 0;
+}
+
+/* Store `value` into the field of `k`; `where` prefixes error messages. */
+static int store(pg_config *c, const key_def *k, const char *value, int append, const char *where)
+{
+    char *field = (char *)c + k->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (k->type) {
+    case T_INT: {
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno || v < INT_MIN || v > INT_MAX)
+            return pg_error(PG_EINVAL, "%s: %s.%s: expected an integer, got '%s'", where,
+                            k->section, k->key, value);
+        *(int *)field = (int)v;
+        break;
+    }
+    case T_LONG: {
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno)
+            return pg_error(PG_EINVAL, "%s: %s.%s: expected an integer, got '%s'", where,
+                            k->section, k->key, value);
+        *(long *)field = v;
+        break;
+    }
+    case T_DOUBLE: {
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(v))
+            return pg_error(PG_EINVAL, "%s: %s.%s: expected a number, got '%s'", where,
+                            k->section, k->key, value);
+        *(double *)field = v;
+        break;
+    }
+    case T_STR: {
+        size_t have = append ? strlen(field) : 0;
+        size_t need = have + (append ? 1 : 0) + strlen(value) + 1;
+        if (need > k->size)
+            return pg_error(PG_EINVAL, "%s: %s.%s: value longer than %zu characters", where,
+                            k->section, k->key, k->size - 1);
+        if (append) {
+            field[have] = ' ';
+            strcpy(field + have + 1, value);
+        } else {
+            strcpy(field, value);
+        }
+        break;
+    }
+    }
+    return 0;
+}
+
+/* ---- INI parsing: inih does the syntax; a reader counts lines so that
+ * messages can name them (Debian's inih is built without line numbers). ---- */
+
+typedef struct parse_state {
+    pg_config *cfg;
+    const char *origin;
+    const char *text; /* remaining input */
+    int line;
+    int continuation;    /* current line starts with whitespace */
+    int overlong;        /* a line exceeded inih's buffer */
+    int err;             /* first error (pg_err), 0 if none */
+    unsigned char seen[sizeof KEYS / sizeof KEYS[0]];
+} parse_state;
+
+static char *read_line(char *buf, int size, void *stream)
+{
+    parse_state *st = stream;
+    if (!*st->text) return NULL;
+    const char *nl = strchr(st->text, '\n');
+    size_t len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
+    st->line++;
+    st->continuation = (st->text[0] == ' ' || st->text[0] == '\t');
+    if (len >= (size_t)size) {
+        if (!st->overlong) st->overlong = st->line;
+        len = (size_t)size - 1;
+        memcpy(buf, st->text, len);
+        buf[len] = '\0';
+        st->text = nl ? nl + 1 : st->text + strlen(st->text);
+        return buf;
+    }
+    memcpy(buf, st->text, len);
+    buf[len] = '\0';
+    st->text += len;
+    return buf;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    parse_state *st = user;
+    if (st->err) return 0;
+    char where[512];
+    snprintf(where, sizeof where, "%s:%d", st->origin, st->line);
+    if (!section_known(section)) {
+        st->err = pg_error(PG_EINVAL,
+                           "%s: unknown section [%s] (known: model, data, train, optim, "
+                           "parallel, runtime)",
+                           where, section);
+        return 0;
+    }
+    const key_def *k = find_key(section, name);
+    if (!k) {
+        st->err = pg_error(PG_EINVAL, "%s: unknown key '%s' in section [%s]", where, name,
+                           section);
+        return 0;
+    }
+    size_t idx = (size_t)(k - KEYS);
+    int append = st->continuation && st->seen[idx];
+    if (st->seen[idx] && !append) {
+        st->err = pg_error(PG_EINVAL, "%s: key '%s' in [%s] given twice", where, name, section);
+        return 0;
+    }
+    if (st->continuation && k->type != T_STR) {
+        st->err = pg_error(PG_EINVAL, "%s: %s.%s does not continue over lines", where, section,
+                           name);
+        return 0;
+    }
+    st->seen[idx] = 1;
+    int rc = store(st->cfg, k, value, append, where);
+    if (rc) st->err = rc;
+    return rc == 0;
+}
+
+int pg_config_load_string(pg_config *c, const char *text, const char *origin)
+{
+    parse_state st = {.cfg = c, .origin = origin, .text = text};
+    int rc = ini_parse_stream(read_line, &st, on_key, &st);
+    if (st.overlong)
+        return pg_error(PG_EFORMAT, "%s:%d: line too long (split a long value over indented lines)",
+                        origin, st.overlong);
+    if (st.err) return st.err;
+    if (rc > 0)
+        return pg_error(PG_EFORMAT,
+                        "%s:%d: malformed line (expected '[section]', 'key = value' or a "
+                        "comment)",
+                        origin, rc);
+    if (rc < 0) return pg_error(PG_EIO, "%s: cannot parse", origin);
+    return 0;
+}
+
+int pg_config_load_file(pg_config *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return pg_error(PG_EIO, "cannot open config file '%s': %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            char *t = realloc(text, cap);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return pg_error(PG_ENOMEM, "%s: out of memory reading config", path);
+            }
+            text = t;
+        }
+        memcpy(text + len, chunk, got);
+        len += got;
+    }
+    int read_err = ferror(f);
+    fclose(f);
+    if (read_err) {
+        free(text);
+        return pg_error(PG_EIO, "cannot read config file '%s'", path);
+    }
+    if (!text) return 0; /* empty file: nothing to apply */
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        free(text);
+        return pg_error(PG_EFORMAT, "%s: not a text file (contains NUL bytes)", path);
+    }
+    int rc = pg_config_load_string(c, text, path);
+    free(text);
+    return rc;
+}
+
+int pg_config_init(pg_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NKEYS; i++) {
+        int rc = store(c, &KEYS[i], KEYS[i].def, 0, "built-in default");
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int pg_config_set(pg_config *c, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    if (!eq || !dot || dot > eq)
+        return pg_error(PG_EINVAL, "--set '%s': expected section.key=value", assignment);
+    char section[64], key[64];
+    size_t slen = (size_t)(dot - assignment), klen = (size_t)(eq - dot - 1);
+    if (slen == 0 || slen >= sizeof section || klen == 0 || klen >= sizeof key)
+        return pg_error(PG_EINVAL, "--set '%s': expected section.key=value", assignment);
+    memcpy(section, assignment, slen);
+    section[slen] = '\0';
+    memcpy(key, dot + 1, klen);
+    key[klen] = '\0';
+    const key_def *k = find_key(section, key);
+    if (!k) return pg_error(PG_EINVAL, "--set: unknown key '%s.%s'", section, key);
+    const char *where = "--set";
+    return store(c, k, eq + 1, 0, where);
+}
+
+static int one_of(const char *v, const char *const *names)
+{
+    for (; *names; names++)
+        if (!strcmp(v, *names)) return 1;
+    return 0;
+}
+
+int pg_config_check(const pg_config *c)
+{
+    static const char *const types[] = {"mlp", NULL};
+    static const char *const sources[] = {"teacher", NULL};
+    static const char *const optims[] = {"adamw", "sgd", NULL};
+    static const char *const decays[] = {"none", "cosine", NULL};
+    static const char *const orders[] = {"replica-major", "stage-major", NULL};
+    if (!one_of(c->model.type, types))
+        return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp)",
+                        c->model.type);
+    if (!one_of(c->data.source, sources))
+        return pg_error(PG_EINVAL, "data.source: unknown data source '%s' (expected teacher)",
+                        c->data.source);
+    if (!one_of(c->optim.name, optims))
+        return pg_error(PG_EINVAL, "optim.name: unknown optimizer '%s' (expected adamw or sgd)",
+                        c->optim.name);
+    if (!one_of(c->optim.decay, decays))
+        return pg_error(PG_EINVAL, "optim.decay: unknown decay '%s' (expected none or cosine)",
+                        c->optim.decay);
+    if (!one_of(c->parallel.order, orders))
+        return pg_error(PG_EINVAL,
+                        "parallel.order: unknown order '%s' (expected replica-major or "
+                        "stage-major)",
+                        c->parallel.order);
+    if (c->model.input_dim < 1)
+        return pg_error(PG_EINVAL, "model.input_dim: must be >= 1, got %d", c->model.input_dim);
+    if (c->data.teacher_hidden < 1)
+        return pg_error(PG_EINVAL, "data.teacher_hidden: must be >= 1, got %d",
+                        c->data.teacher_hidden);
+    if (c->train.steps < 0)
+        return pg_error(PG_EINVAL, "train.steps: must be >= 0, got %d", c->train.steps);
+    if (c->train.batch_size < 1)
+        return pg_error(PG_EINVAL, "train.batch_size: must be >= 1, got %d",
+                        c->train.batch_size);
+    if (c->train.microbatches < 1)
+        return pg_error(PG_EINVAL, "train.microbatches: must be >= 1, got %d",
+                        c->train.microbatches);
+    if (c->train.log_every < 1)
+        return pg_error(PG_EINVAL, "train.log_every: must be >= 1, got %d", c->train.log_every);
+    if (!(c->optim.lr > 0))
+        return pg_error(PG_EINVAL, "optim.lr: must be > 0, got %g", c->optim.lr);
+    if (c->optim.beta1 < 0 || c->optim.beta1 >= 1 || c->optim.beta2 < 0 || c->optim.beta2 >= 1)
+        return pg_error(PG_EINVAL, "optim.beta1/beta2: must lie in [0, 1)");
+    if (!(c->optim.eps > 0))
+        return pg_error(PG_EINVAL, "optim.eps: must be > 0, got %g", c->optim.eps);
+    if (c->optim.weight_decay < 0 || c->optim.clip_norm < 0 || c->optim.momentum < 0)
+        return pg_error(PG_EINVAL,
+                        "optim.weight_decay, clip_norm and momentum must be >= 0");
+    if (c->optim.warmup_steps < 0)
+        return pg_error(PG_EINVAL, "optim.warmup_steps: must be >= 0");
+    if (c->optim.min_lr_ratio < 0 || c->optim.min_lr_ratio > 1)
+        return pg_error(PG_EINVAL, "optim.min_lr_ratio: must lie in [0, 1], got %g",
+                        c->optim.min_lr_ratio);
+    if (c->parallel.pp < 1)
+        return pg_error(PG_EINVAL, "parallel.pp: must be >= 1, got %d", c->parallel.pp);
+    if (c->parallel.dp < 0)
+        return pg_error(PG_EINVAL, "parallel.dp: must be >= 0, got %d", c->parallel.dp);
+    if (c->runtime.threads < 0)
+        return pg_error(PG_EINVAL, "runtime.threads: must be >= 0, got %d", c->runtime.threads);
+    if (!(c->runtime.timeout > 0))
+        return pg_error(PG_EINVAL, "runtime.timeout: must be > 0 seconds, got %g",
+                        c->runtime.timeout);
+    return 0;
+}
+
+static void dump_value(const pg_config *c, const key_def *k, FILE *f)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->type) {
+    case T_INT: fprintf(f, "%d", *(const int *)field); break;
+    case T_LONG: fprintf(f, "%ld", *(const long *)field); break;
+    case T_DOUBLE: fprintf(f, "%.17g", *(const double *)field); break;
+    case T_STR: fputs(field, f); break;
+    }
+}
+
+void pg_config_dump(const pg_config *c, FILE *f)
+{
+    const char *section = "";
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(section, KEYS[i].section)) {
+            section = KEYS[i].section;
+            fprintf(f, "[%s]\n", section);
+        }
+        fprintf(f, "%s = ", KEYS[i].key);
+        dump_value(c, &KEYS[i], f);
+        fputc('\n', f);
+    }
+}
+
+void pg_config_print_keys(FILE *f)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.%s", KEYS[i].section, KEYS[i].key);
+        fprintf(f, "  %-24s %s\n  %-24s default: %s\n", name, KEYS[i].help, "", KEYS[i].def);
+    }
+}

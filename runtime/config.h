@@ -1,0 +1,77 @@
+/* config.h: run configuration from INI files (inih), an embedded default,
+ * and `section.key=value` overrides.
+ *
+ * Every key is one row of a table (config.c), which gives its type, default
+ * and help; unknown sections or keys, malformed lines and bad values are
+ * errors that name the file and line. The table also lets the whole
+ * configuration be written back out (pg_config_dump), e.g. into checkpoints. */
+#ifndef PG_CONFIG_H
+#define PG_CONFIG_H
+
+#include <stdio.h>
+
+#define PG_STR_SHORT 32
+#define PG_STR_LONG 1024
+
+typedef struct pg_config {
+    struct {
+        char type[PG_STR_SHORT];   /* mlp */
+        int input_dim;             /* feature width of an mlp model's input */
+        char layers[PG_STR_LONG];  /* layer list, see docs/config.md */
+    } model;
+    struct {
+        char source[PG_STR_SHORT]; /* teacher */
+        int teacher_hidden;        /* hidden width of the teacher network */
+        long seed;                 /* seed of the task (teacher weights, samples) */
+    } data;
+    struct {
+        int steps;
+        int batch_size;   /* global batch, samples per step over all replicas */
+        int microbatches; /* per replica per step */
+        long seed;        /* seed of the initial weights */
+        int log_every;
+    } train;
+    struct {
+        char name[PG_STR_SHORT]; /* adamw | sgd */
+        double lr, beta1, beta2, eps, weight_decay, momentum, clip_norm;
+        int warmup_steps;
+        char decay[PG_STR_SHORT]; /* none | cosine */
+        double min_lr_ratio;
+    } optim;
+    struct {
+        int pp, dp;                   /* dp = 0: inferred from the number of ranks */
+        char schedule[PG_STR_SHORT];  /* gpipe | 1f1b */
+        char partition[PG_STR_LONG];  /* auto | uniform | comma list of layers per stage */
+        char order[PG_STR_SHORT];     /* replica-major | stage-major */
+    } parallel;
+    struct {
+        char device[PG_STR_SHORT]; /* cpu (cuda when built) */
+        int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
+        double timeout;            /* watchdog, seconds a wait may take */
+    } runtime;
+} pg_config;
+
+/* Fill with the built-in defaults: the embedded default job (a residual MLP
+ * regressing a random teacher network), so that `pipegrid train` runs with no
+ * file at all. */
+int pg_config_init(pg_config *c);
+
+/* Apply an INI file on top of the current values. */
+int pg_config_load_file(pg_config *c, const char *path);
+
+/* Apply INI text; `origin` names it in error messages. */
+int pg_config_load_string(pg_config *c, const char *text, const char *origin);
+
+/* Apply one override "section.key=value". */
+int pg_config_set(pg_config *c, const char *assignment);
+
+/* Cross-key checks (ranges, known names); error names the key. */
+int pg_config_check(const pg_config *c);
+
+/* Write the configuration as INI text. */
+void pg_config_dump(const pg_config *c, FILE *f);
+
+/* Print every key with its default and help (for --help / docs). */
+void pg_config_print_keys(FILE *f);
+
+#endif

@@ -1,0 +1,498 @@
+/* engine.c: the schedule executor (see engine.h). */
+#include "engine.h"
+
+#include "error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An operation in flight: a send or receive of one microbatch's activation or
+ * gradient, or a stage's gradient allreduce. */
+typedef struct pending {
+    pg_req req;
+    int kind; /* PG_SEND_F, PG_SEND_B, PG_RECV_F, PG_RECV_B, PG_REDUCE */
+    int stage, mb;
+    pg_slot *slot; /* sends: the slot they read */
+    pg_comm *comm;
+} pending;
+
+struct pg_engine {
+    const pg_config *cfg;
+    const pg_grid *grid;
+    const pg_model *model;
+    const pg_schedule *sched;
+    const pg_ops *ops;
+    pg_data *data;
+    pg_comm *pipe, *group;
+    int nlocal;
+    pg_stage **stages;
+    int *local_of; /* [nstages] local index or -1 */
+    unsigned char *last_use; /* [len] action i is the last to touch its slot */
+    pg_optim *optim;
+    int steps_done;
+    int G, M, b; /* global batch, microbatches, samples per microbatch */
+    /* host staging for data and losses */
+    float *hx, *htarget, *hlosses;
+    int *htokens, *hlabels;
+    /* operations in flight */
+    pending *pend;
+    int npend, cap;
+    /* per-step accounting */
+    double compute, loss_sum;
+    double recv_wait;     /* blocked on pipeline neighbours' messages */
+    double exposed_comm;  /* blocked on gradient allreduce at the step end */
+};
+
+/* ---- helpers ---- */
+
+static int tag_of(const pg_engine *e, int kind, int stage, int mb)
+{
+    int S = e->sched->nstages;
+    int boundary = (kind == PG_SEND_F || kind == PG_RECV_F)
+                       ? (kind == PG_SEND_F ? stage : stage - 1)
+                       : (kind == PG_SEND_B ? stage - 1 : stage);
+    int dir = (kind == PG_SEND_B || kind == PG_RECV_B);
+    return (mb * S + boundary) * 2 + dir;
+}
+
+static pg_stage *local(const pg_engine *e, int stage)
+{
+    int i = e->local_of[stage];
+    return i >= 0 ? e->stages[i] : NULL;
+}
+
+static pg_shape mb_shape(const pg_engine *e) { return (pg_shape){e->b, e->model->T}; }
+
+static pg_mb mb_desc(const pg_engine *e)
+{
+    pg_mb m = {.shape = mb_shape(e)};
+    m.loss_scale = 1.0f / ((float)e->G * (float)e->model->T);
+    return m;
+}
+
+static int push_pending(pg_engine *e, pending p, pending **out)
+{
+    if (e->npend == e->cap) {
+        int cap = e->cap ? 2 * e->cap : 64;
+        pending *grown = realloc(e->pend, sizeof(pending) * (size_t)cap);
+        if (!grown) return pg_error(PG_ENOMEM, "engine: out of memory");
+        e->pend = grown;
+        e->cap = cap;
+    }
+    e->pend[e->npend] = p;
+    *out = &e->pend[e->npend++];
+    return 0;
+}
+
+static void drop_pending(pg_engine *e, int i) { e->pend[i] = e->pend[--e->npend]; }
+
+static void maybe_release(pg_engine *e, int stage, pg_slot *sl)
+{
+    if (sl->finished && sl->pending_sends == 0) pg_stage_release_slot(local(e, stage), sl);
+}
+
+static void describe(const pg_engine *e, const pending *p, char *buf, size_t n)
+{
+    char act[32];
+    pg_action_str((pg_action){p->kind, p->stage, p->mb}, act);
+    if (p->kind == PG_REDUCE) {
+        snprintf(buf, n, "%s: gradient allreduce of stage %d over %d replicas", act, p->stage,
+                 e->grid->dp);
+        return;
+    }
+    int peer_stage = (p->kind == PG_SEND_F || p->kind == PG_RECV_B) ? p->stage + 1 : p->stage - 1;
+    int peer = pg_grid_rank_at(e->grid, e->sched->stage_rank[peer_stage], e->grid->replica);
+    snprintf(buf, n, "%s (microbatch %d, %s rank %d)", act, p->mb,
+             (p->kind == PG_SEND_F || p->kind == PG_SEND_B) ? "to" : "from", peer);
+}
+
+/* Complete pending[i] (waiting as needed) and forget it. *waited gets the
+ * seconds spent blocked. */
+static int complete(pg_engine *e, int i, double *waited)
+{
+    pending p = e->pend[i];
+    char what[160];
+    describe(e, &p, what, sizeof what);
+    int rc = pg_wait(p.comm, &p.req, e->cfg->runtime.timeout, what, waited);
+    if (rc) return rc;
+    drop_pending(e, i);
+    if (p.slot && --p.slot->pending_sends == 0) maybe_release(e, p.stage, p.slot);
+    return 0;
+}
+
+static int find_pending(const pg_engine *e, int kind, int stage, int mb)
+{
+    for (int i = 0; i < e->npend; i++)
+        if (e->pend[i].kind == kind && e->pend[i].stage == stage && e->pend[i].mb == mb) return i;
+    return -1;
+}
+
+/* Test finished sends without blocking, so their slots can be reused. */
+static int poll_sends(pg_engine *e)
+{
+    for (int i = 0; i < e->npend;) {
+        pending *p = &e->pend[i];
+        if (p->kind != PG_SEND_F && p->kind != PG_SEND_B) {
+            i++;
+            continue;
+        }
+        int done = 0, rc = p->comm->ops->test(p->comm, &p->req, &done);
+        if (rc) return rc;
+        if (!done) {
+            i++;
+            continue;
+        }
+        pg_slot *sl = p->slot;
+        int stage = p->stage;
+        drop_pending(e, i);
+        if (--sl->pending_sends == 0) maybe_release(e, stage, sl);
+    }
+    return 0;
+}
+
+static pg_slot *slot_for(pg_engine *e, int stage, int mb)
+{
+    pg_slot *sl = pg_stage_slot(local(e, stage), mb, mb_shape(e));
+    if (!sl)
+        pg_error(PG_ENOMEM, "engine: out of memory for activations of stage %d microbatch %d",
+                 stage, mb);
+    return sl;
+}
+
+/* ---- data ---- */
+
+static int load_batch(pg_engine *e, pg_stage *st, pg_slot *sl, int mb)
+{
+    int first = pg_stage_is_first(st), last = pg_stage_is_last(st);
+    const pg_model *m = e->model;
+    int64_t sample = (int64_t)e->steps_done * e->G +
+                     (int64_t)e->grid->replica * (e->G / e->grid->dp) + (int64_t)mb * e->b;
+    size_t rows = (size_t)e->b * (size_t)m->T;
+    int feats = first && m->input == PG_INPUT_FEATURES, toks = first && !feats;
+    int ftarget = last && m->target == PG_TARGET_FLOAT, labels = last && !ftarget;
+    int rc = e->data->get(e->data, sample, e->b, feats ? e->hx : NULL, toks ? e->htokens : NULL,
+                          ftarget ? e->htarget : NULL, labels ? e->hlabels : NULL);
+    if (rc) return rc;
+    if (feats) e->ops->upload(sl->act[0], e->hx, sizeof(float) * rows * m->input_width);
+    if (toks) e->ops->upload(sl->tokens, e->htokens, sizeof(int) * rows);
+    if (ftarget) e->ops->upload(sl->target, e->htarget, sizeof(float) * rows * m->target_width);
+    if (labels) e->ops->upload(sl->labels, e->hlabels, sizeof(int) * rows);
+    return 0;
+}
+
+/* ---- actions ---- */
+
+static int post(pg_engine *e, int kind, int stage, int mb, float *buf, size_t n, pg_slot *sl)
+{
+    int peer_stage = (kind == PG_SEND_F || kind == PG_RECV_B) ? stage + 1 : stage - 1;
+    int peer = e->sched->stage_rank[peer_stage];
+    int tag = tag_of(e, kind, stage, mb);
+    pending p = {.kind = kind, .stage = stage, .mb = mb, .comm = e->pipe};
+    pending *q;
+    int rc = push_pending(e, p, &q);
+    if (rc) return rc;
+    if (kind == PG_SEND_F || kind == PG_SEND_B) {
+        q->slot = sl;
+        sl->pending_sends++;
+        return e->pipe->ops->isend(e->pipe, buf, n, peer, tag, &q->req);
+    }
+    return e->pipe->ops->irecv(e->pipe, buf, n, peer, tag, &q->req);
+}
+
+/* Wait for a posted receive of (kind, stage, mb), if one is pending. */
+static int wait_recv(pg_engine *e, int kind, int stage, int mb)
+{
+    int i = find_pending(e, kind, stage, mb);
+    if (i < 0) return 0;
+    double waited;
+    int rc = complete(e, i, &waited);
+    e->recv_wait += waited;
+    return rc;
+}
+
+static int do_forward(pg_engine *e, int stage, int mb)
+{
+    pg_stage *st = local(e, stage);
+    pg_slot *sl = slot_for(e, stage, mb);
+    if (!sl) return PG_ENOMEM;
+    int rc;
+    if ((pg_stage_is_first(st) || pg_stage_is_last(st)) && (rc = load_batch(e, st, sl, mb)))
+        return rc;
+    if ((rc = wait_recv(e, PG_RECV_F, stage, mb))) return rc;
+    pg_mb desc = mb_desc(e);
+    double t0 = pg_now();
+    pg_stage_forward(st, sl, &desc);
+    e->ops->sync();
+    e->compute += pg_now() - t0;
+    size_t rows = (size_t)pg_rows(desc.shape);
+    if (pg_stage_is_last(st)) {
+        e->ops->download(e->hlosses, sl->losses, sizeof(float) * rows);
+        double sum = 0.0;
+        for (size_t i = 0; i < rows; i++) sum += e->hlosses[i];
+        e->loss_sum += sum;
+    } else if (local(e, stage + 1)) { /* hand the output to the next stage here */
+        pg_slot *next = slot_for(e, stage + 1, mb);
+        if (!next) return PG_ENOMEM;
+        e->ops->copy(next->act[0], sl->act[st->nlayers], sizeof(float) * rows * pg_stage_out_width(st));
+    }
+    return 0;
+}
+
+static int do_backward(pg_engine *e, int kind, int stage, int mb)
+{
+    pg_stage *st = local(e, stage);
+    pg_slot *sl = pg_stage_find_slot(st, mb);
+    if (!sl)
+        return pg_error(PG_EINVAL, "engine: backward of stage %d microbatch %d before its forward",
+                        stage, mb);
+    int rc;
+    if (kind != PG_W && (rc = wait_recv(e, PG_RECV_B, stage, mb))) return rc;
+    pg_mb desc = mb_desc(e);
+    double t0 = pg_now();
+    if (kind != PG_W) pg_stage_backward_input(st, sl, &desc, !pg_stage_is_first(st));
+    if (kind != PG_I) pg_stage_backward_weight(st, sl, &desc);
+    e->ops->sync();
+    e->compute += pg_now() - t0;
+    if (kind != PG_W && !pg_stage_is_first(st) && local(e, stage - 1)) {
+        /* hand the input gradient to the previous stage here */
+        pg_stage *prev = local(e, stage - 1);
+        pg_slot *to = pg_stage_find_slot(prev, mb);
+        size_t n = (size_t)pg_rows(desc.shape) * pg_stage_in_width(st);
+        e->ops->copy(to->grad[prev->nlayers], sl->grad[0], sizeof(float) * n);
+    }
+    return 0;
+}
+
+static int do_reduce(pg_engine *e, int stage)
+{
+    if (e->grid->dp == 1) return 0;
+    pg_stage *st = local(e, stage);
+    pending p = {.kind = PG_REDUCE, .stage = stage, .mb = -1, .comm = e->group};
+    pending *q;
+    int rc = push_pending(e, p, &q);
+    if (rc) return rc;
+    return e->group->ops->iallreduce(e->group, st->grads, st->nparams, &q->req);
+}
+
+/* Sum and max of small double vectors over the world, both in flight at once. */
+static int world_stats(pg_engine *e, double *sum, int nsum, double *max, int nmax)
+{
+    MPI_Request req[2];
+    MPI_Iallreduce(MPI_IN_PLACE, sum, nsum, MPI_DOUBLE, MPI_SUM, e->grid->world, &req[0]);
+    MPI_Iallreduce(MPI_IN_PLACE, max, nmax, MPI_DOUBLE, MPI_MAX, e->grid->world, &req[1]);
+    return pg_wait_mpi(req, 2, e->cfg->runtime.timeout,
+                       "the step-end allreduce (loss, gradient norm) with all ranks");
+}
+
+static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
+{
+    int rc;
+    while (e->npend > 0) {
+        double waited;
+        int reduce = e->pend[e->npend - 1].kind == PG_REDUCE;
+        if ((rc = complete(e, e->npend - 1, &waited))) return rc;
+        if (reduce) e->exposed_comm += waited;
+    }
+    /* per-stage gradient sums of squares (replica 0 contributes, gradients
+     * being equal on all replicas after the allreduce), the loss sum (all
+     * last-stage ranks), and time accounting; arrival = seconds from the step
+     * start to here, whose maximum over ranks tells each rank how long it
+     * waits for the slowest one */
+    int S = e->sched->nstages;
+    enum { LOSS, COMPUTE, RECV_WAIT, ARRIVAL, EXPOSED, NSTAT };
+    double *v = calloc((size_t)S + NSTAT, sizeof(double));
+    if (!v) return pg_error(PG_ENOMEM, "engine: out of memory");
+    if (e->grid->replica == 0)
+        for (int i = 0; i < e->nlocal; i++)
+            v[e->stages[i]->id] = e->ops->sumsq(e->stages[i]->grads, e->stages[i]->nparams);
+    double arrival = pg_now() - t0;
+    v[S + LOSS] = e->loss_sum;
+    v[S + COMPUTE] = e->compute;
+    v[S + RECV_WAIT] = e->recv_wait;
+    v[S + ARRIVAL] = arrival;
+    v[S + EXPOSED] = e->exposed_comm;
+    double slowest = arrival;
+    if ((rc = world_stats(e, v, S + NSTAT, &slowest, 1))) {
+        free(v);
+        return rc;
+    }
+    double sumsq = 0.0;
+    for (int s = 0; s < S; s++) sumsq += v[s];
+    double norm = sqrt(sumsq), n = e->grid->size;
+    memset(out, 0, sizeof *out);
+    out->loss = v[S + LOSS] / ((double)e->G * e->model->T);
+    out->grad_norm = norm;
+    out->compute_time = v[S + COMPUTE] / n;
+    out->exposed_comm = v[S + EXPOSED] / n;
+    /* waiting on neighbours: blocked receives plus the wait at the step end
+     * for the slowest rank, averaged over ranks */
+    double waiting = (v[S + RECV_WAIT] + n * slowest - v[S + ARRIVAL]) / n;
+    free(v);
+    out->lr = pg_optim_lr(e->cfg, e->steps_done);
+    out->nonfinite = !isfinite(norm) || !isfinite(out->loss);
+    if (!out->nonfinite) {
+        double clip = e->cfg->optim.clip_norm;
+        float scale = (clip > 0 && norm > clip) ? (float)(clip / (norm + 1e-6)) : 1.0f;
+        pg_optim_step(e->optim, out->lr, scale);
+        e->ops->sync();
+    }
+    e->steps_done++;
+    out->step = e->steps_done;
+    out->step_time = pg_now() - t0;
+    out->bubble = out->step_time > 0 ? waiting / out->step_time : 0.0;
+    out->samples_per_s = out->step_time > 0 ? e->G / out->step_time : 0.0;
+    return 0;
+}
+
+int pg_engine_step(pg_engine *e, pg_step_stats *out)
+{
+    double t0 = pg_now();
+    e->compute = e->loss_sum = e->recv_wait = e->exposed_comm = 0.0;
+    for (int i = 0; i < e->nlocal; i++) pg_stage_zero_grads(e->stages[i]);
+    int r = e->grid->stage, rc = 0;
+    for (int i = 0; i < e->sched->len[r] && !rc; i++) {
+        pg_action a = e->sched->acts[r][i];
+        pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
+        size_t rows = (size_t)e->b * e->model->T;
+        pg_slot *sl;
+        switch (a.kind) {
+        case PG_F: rc = do_forward(e, a.stage, a.mb); break;
+        case PG_B:
+        case PG_I:
+        case PG_W: rc = do_backward(e, a.kind, a.stage, a.mb); break;
+        case PG_RECV_F:
+            if (!(sl = slot_for(e, a.stage, a.mb))) return PG_ENOMEM;
+            rc = post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl);
+            break;
+        case PG_RECV_B:
+            if (!(sl = pg_stage_find_slot(st, a.mb)))
+                return pg_error(PG_EINVAL, "engine: %s before the forward",
+                                pg_action_str(a, (char[32]){0}));
+            rc = post(e, a.kind, a.stage, a.mb, sl->grad[st->nlayers],
+                      rows * pg_stage_out_width(st), sl);
+            break;
+        case PG_SEND_F:
+            sl = pg_stage_find_slot(st, a.mb);
+            rc = post(e, a.kind, a.stage, a.mb, sl->act[st->nlayers],
+                      rows * pg_stage_out_width(st), sl);
+            break;
+        case PG_SEND_B:
+            sl = pg_stage_find_slot(st, a.mb);
+            rc = post(e, a.kind, a.stage, a.mb, sl->grad[0], rows * pg_stage_in_width(st), sl);
+            break;
+        case PG_REDUCE: rc = do_reduce(e, a.stage); break;
+        case PG_OPTIM: rc = finish_step(e, out, t0); break;
+        }
+        if (!rc && e->last_use[i]) {
+            /* nothing later in the step reads this microbatch's slot: free it
+             * as soon as its sends have completed */
+            sl = pg_stage_find_slot(st, a.mb);
+            sl->finished = 1;
+            maybe_release(e, a.stage, sl);
+        }
+        if (!rc) rc = poll_sends(e);
+    }
+    return rc;
+}
+
+/* ---- life cycle ---- */
+
+int pg_engine_create(pg_engine **out, const pg_engine_args *a)
+{
+    *out = NULL;
+    const pg_grid *g = a->grid;
+    int G = a->cfg->train.batch_size, M = a->cfg->train.microbatches;
+    if (G % (g->dp * M))
+        return pg_error(PG_EINVAL,
+                        "train.batch_size=%d must be divisible by dp x microbatches = %d x %d = "
+                        "%d (each microbatch holds batch_size / (dp x microbatches) samples)",
+                        G, g->dp, M, g->dp * M);
+    if (a->sched->pp != g->pp || a->sched->nmb != M)
+        return pg_error(PG_EINVAL, "engine: schedule for pp=%d, %d microbatches does not match "
+                                   "the run (pp=%d, %d microbatches)",
+                        a->sched->pp, a->sched->nmb, g->pp, M);
+    int S = a->sched->nstages;
+    int *tag_ub = NULL, flag = 0;
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tag_ub, &flag);
+    if (flag && (long)M * S * 2 > (long)*tag_ub)
+        return pg_error(PG_EINVAL, "engine: %d microbatches x %d stages exceed MPI's tag range",
+                        M, S);
+    pg_engine *e = calloc(1, sizeof *e);
+    if (!e) return pg_error(PG_ENOMEM, "engine: out of memory");
+    e->cfg = a->cfg;
+    e->grid = g;
+    e->model = a->model;
+    e->sched = a->sched;
+    e->ops = a->ops;
+    e->data = a->data;
+    e->G = G;
+    e->M = M;
+    e->b = G / (g->dp * M);
+    int rc = pg_comm_mpi_create(&e->pipe, g->pipe);
+    if (!rc) rc = pg_comm_mpi_create(&e->group, g->stage_group);
+    if (rc) goto fail;
+    e->local_of = malloc(sizeof(int) * (size_t)S);
+    e->stages = calloc((size_t)S, sizeof(pg_stage *));
+    if (!e->local_of || !e->stages) goto nomem;
+    for (int s = 0; s < S; s++) {
+        e->local_of[s] = -1;
+        if (a->sched->stage_rank[s] != g->stage) continue;
+        rc = pg_stage_create(&e->stages[e->nlocal], a->model, s, S, a->first[s], a->first[s + 1],
+                             a->ops, (uint64_t)a->cfg->train.seed);
+        if (rc) goto fail;
+        e->local_of[s] = e->nlocal++;
+    }
+    if ((rc = pg_optim_create(&e->optim, a->cfg, e->stages, e->nlocal))) goto fail;
+    int len = a->sched->len[g->stage];
+    const pg_action *acts = a->sched->acts[g->stage];
+    e->last_use = calloc((size_t)len + 1, 1);
+    if (!e->last_use) goto nomem;
+    for (int i = 0; i < len; i++) {
+        if (acts[i].mb < 0) continue;
+        int later = 0;
+        for (int j = i + 1; j < len && !later; j++)
+            later = acts[j].stage == acts[i].stage && acts[j].mb == acts[i].mb;
+        e->last_use[i] = !later;
+    }
+    size_t rows = (size_t)e->b * a->model->T;
+    e->hx = malloc(sizeof(float) * rows * (size_t)a->model->input_width);
+    e->htarget = malloc(sizeof(float) * rows * (size_t)a->model->target_width);
+    e->hlosses = malloc(sizeof(float) * rows);
+    e->htokens = malloc(sizeof(int) * rows);
+    e->hlabels = malloc(sizeof(int) * rows);
+    if (!e->hx || !e->htarget || !e->hlosses || !e->htokens || !e->hlabels) goto nomem;
+    *out = e;
+    return 0;
+nomem:
+    rc = pg_error(PG_ENOMEM, "engine: out of memory");
+fail:
+    pg_engine_free(e);
+    return rc;
+}
+
+void pg_engine_free(pg_engine *e)
+{
+    if (!e) return;
+    pg_optim_free(e->optim);
+    for (int i = 0; i < e->nlocal; i++) pg_stage_free(e->stages[i]);
+    free(e->stages);
+    free(e->local_of);
+    free(e->last_use);
+    pg_comm_destroy(e->pipe);
+    pg_comm_destroy(e->group);
+    free(e->pend);
+    free(e->hx);
+    free(e->htarget);
+    free(e->hlosses);
+    free(e->htokens);
+    free(e->hlabels);
+    free(e);
+}
+
+int pg_engine_nstages(const pg_engine *e) { return e->nlocal; }
+pg_stage *pg_engine_stage(const pg_engine *e, int i) { return e->stages[i]; }
+pg_optim *pg_engine_optim(const pg_engine *e) { return e->optim; }
+int pg_engine_steps_done(const pg_engine *e) { return e->steps_done; }
+void pg_engine_set_steps_done(pg_engine *e, int steps) { e->steps_done = steps; }

@@ -1,0 +1,69 @@
+/* engine.h: executes a schedule, one training step at a time.
+ *
+ * The engine owns this rank's stages, its optimizer and its communication
+ * groups. A step runs the rank's action list: forwards and backwards on the
+ * local stages, non-blocking sends and receives of activations and gradients
+ * to pipeline neighbours (local hand-offs when both stages live here),
+ * gradient allreduce within each stage group, and at OPTIM one small world
+ * allreduce (loss, per-stage gradient norms, compute time) followed by
+ * clipping and the optimizer update. */
+#ifndef PG_ENGINE_H
+#define PG_ENGINE_H
+
+#include "../collectives/comm.h"
+#include "config.h"
+#include "data.h"
+#include "grid.h"
+#include "model.h"
+#include "ops.h"
+#include "optim.h"
+#include "schedule.h"
+#include "stage.h"
+
+#include <stdint.h>
+
+typedef struct pg_engine pg_engine;
+
+typedef struct pg_engine_args {
+    const pg_config *cfg;
+    const pg_grid *grid;
+    const pg_model *model;
+    const pg_schedule *sched; /* validated; sched->pp == grid->pp */
+    const int *first;         /* partition: stage s has layers [first[s], first[s+1]) */
+    const pg_ops *ops;
+    pg_data *data;
+} pg_engine_args;
+
+typedef struct pg_step_stats {
+    int step;            /* 1-based index of the step just taken */
+    double loss;         /* mean loss over the global batch */
+    double grad_norm;    /* global norm before clipping */
+    double lr;
+    double step_time;    /* seconds, this rank */
+    double compute_time; /* seconds of F/B/I/W, mean over ranks */
+    double bubble;       /* share of the step waiting on pipeline neighbours (blocked
+                            receives + waiting for the slowest rank at the step end),
+                            mean over ranks */
+    double exposed_comm; /* seconds blocked on gradient allreduce, mean over ranks */
+    double samples_per_s;
+    int nonfinite;       /* loss or gradients were NaN/Inf; the update was skipped */
+} pg_step_stats;
+
+int pg_engine_create(pg_engine **e, const pg_engine_args *a);
+void pg_engine_free(pg_engine *e);
+
+/* Run one training step (collective over the world). Every rank gets the
+ * same stats apart from step_time. */
+int pg_engine_step(pg_engine *e, pg_step_stats *stats);
+
+/* This rank's stages (model stage order) and optimizer. */
+int pg_engine_nstages(const pg_engine *e);
+pg_stage *pg_engine_stage(const pg_engine *e, int i);
+pg_optim *pg_engine_optim(const pg_engine *e);
+
+/* Steps taken so far; setting it positions the data stream and the learning
+ * rate schedule (used when resuming). */
+int pg_engine_steps_done(const pg_engine *e);
+void pg_engine_set_steps_done(pg_engine *e, int steps);
+
+#endif

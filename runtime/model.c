@@ -1,0 +1,138 @@
+/* model.c: parsing the layer list and configuring every layer. */
+#include "model.h"
+
+#include "error.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS 4096
+
+/* Split "N*kind:args" into repeat count, kind and args (in place). */
+static int split_item(char *item, int *repeat, char **kind, char **args)
+{
+    *repeat = 1;
+    char *star = strchr(item, '*');
+    if (star) {
+        char *end = NULL;
+        long n = strtol(item, &end, 10);
+        if (end != star || n < 1 || n > MAX_LAYERS) return -1;
+        *repeat = (int)n;
+        item = star + 1;
+    }
+    char *colon = strchr(item, ':');
+    *kind = item;
+    *args = colon ? colon + 1 : item + strlen(item);
+    if (colon) *colon = '\0';
+    return 0;
+}
+
+int pg_model_from_layers(pg_model **out, int input_width, const char *layers)
+{
+    *out = NULL;
+    pg_model *m = calloc(1, sizeof *m);
+    char *text = strdup(layers);
+    if (!m || !text) {
+        free(m);
+        free(text);
+        return pg_error(PG_ENOMEM, "model: out of memory");
+    }
+    m->input = PG_INPUT_FEATURES;
+    m->input_width = input_width;
+    m->T = 1;
+    int rc = 0, width = input_width, cap = 0;
+    for (char *save = NULL, *item = strtok_r(text, " \t\r\n", &save); item;
+         item = strtok_r(NULL, " \t\r\n", &save)) {
+        int repeat;
+        char *kind_name, *args;
+        char shown[128];
+        snprintf(shown, sizeof shown, "%s", item);
+        if (split_item(item, &repeat, &kind_name, &args)) {
+            rc = pg_error(PG_EINVAL, "model.layers: bad repeat count in '%s'", shown);
+            goto done;
+        }
+        const pg_layer_kind *kind = pg_layer_kind_find(kind_name);
+        if (!kind) {
+            rc = pg_error(PG_EINVAL, "model.layers: unknown layer kind '%s' in '%s'", kind_name,
+                          shown);
+            goto done;
+        }
+        for (int r = 0; r < repeat; r++) {
+            if (m->nlayers >= MAX_LAYERS) {
+                rc = pg_error(PG_EINVAL, "model.layers: more than %d layers", MAX_LAYERS);
+                goto done;
+            }
+            if (m->nlayers == cap) {
+                cap = cap ? 2 * cap : 16;
+                pg_layer *grown = realloc(m->layers, sizeof(pg_layer) * (size_t)cap);
+                if (!grown) {
+                    rc = pg_error(PG_ENOMEM, "model: out of memory");
+                    goto done;
+                }
+                m->layers = grown;
+            }
+            if (m->nlayers > 0 && m->layers[m->nlayers - 1].kind->is_loss) {
+                rc = pg_error(PG_EINVAL,
+                              "model.layers: layer %d (%s) follows the loss layer; the loss "
+                              "must be last",
+                              m->nlayers, kind_name);
+                goto done;
+            }
+            pg_layer *l = &m->layers[m->nlayers];
+            memset(l, 0, sizeof *l);
+            l->kind = kind;
+            l->index = m->nlayers;
+            l->in_width = width;
+            rc = kind->configure(l, args);
+            if (rc) goto done;
+            width = l->out_width;
+            m->nlayers++;
+        }
+    }
+    if (m->nlayers < 2 || !m->layers[m->nlayers - 1].kind->is_loss) {
+        rc = pg_error(PG_EINVAL,
+                      "model.layers: expected at least one layer followed by a loss layer "
+                      "(mse or xent) at the end, got '%s'",
+                      layers);
+        goto done;
+    }
+    const pg_layer *loss = &m->layers[m->nlayers - 1];
+    m->target = !strcmp(loss->kind->name, "xent") ? PG_TARGET_LABELS : PG_TARGET_FLOAT;
+    m->target_width = loss->in_width;
+done:
+    free(text);
+    if (rc) {
+        pg_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int pg_model_create(pg_model **m, const pg_config *c)
+{
+    return pg_model_from_layers(m, c->model.input_dim, c->model.layers);
+}
+
+void pg_model_free(pg_model *m)
+{
+    if (!m) return;
+    free(m->layers);
+    free(m);
+}
+
+size_t pg_model_param_count(const pg_model *m, int lo, int hi)
+{
+    size_t n = 0;
+    for (int i = lo; i < hi; i++)
+        for (int p = 0; p < m->layers[i].nparams; p++) n += m->layers[i].params[p].n;
+    return n;
+}
+
+double pg_model_flops(const pg_model *m, int lo, int hi, pg_shape s)
+{
+    double f = 0.0;
+    for (int i = lo; i < hi; i++) f += m->layers[i].kind->flops(&m->layers[i], s);
+    return f;
+}

@@ -1,0 +1,100 @@
+/* ops.h: the compute interface. A backend (CPU BLAS, CUDA) is a table of
+ * these functions; layers, the optimizer and the engine call only through it,
+ * so the same model code runs on every backend that was built.
+ *
+ * Conventions (as in llm.c):
+ * - all tensors are float32, row-major, contiguous, in the backend's memory
+ *   (host memory for CPU, device memory for CUDA); shapes are given in the
+ *   comment of each entry, N = rows (microbatch samples x positions);
+ * - a Linear weight is stored (OC, C) as in PyTorch: out = inp @ w^T + bias;
+ * - functions named *_backward_weight accumulate (+=) into their gradient
+ *   outputs, so gradient accumulation over microbatches is free;
+ * - functions named *_backward_input write their result (=) unless they take
+ *   a `beta` argument: beta = 1 adds into the destination instead.
+ * Calls are asynchronous on backends that have streams: results are ready
+ * after sync(), or when a later call on the same backend reads them. */
+#ifndef PG_OPS_H
+#define PG_OPS_H
+
+#include <stddef.h>
+
+typedef struct pg_ops {
+    const char *name; /* "cpu", "cuda" */
+
+    /* ---- memory ---- */
+    void *(*alloc)(size_t bytes); /* zero-filled; NULL on failure */
+    void (*free)(void *p);
+    void (*zero)(void *p, size_t bytes);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*sync)(void);
+
+    /* ---- dense layers ---- */
+    /* out (N,OC) = inp (N,C) @ w (OC,C)^T + bias (OC); bias may be NULL */
+    void (*matmul_forward)(float *out, const float *inp, const float *w, const float *bias,
+                           int N, int C, int OC);
+    /* dinp (N,C) = beta*dinp + dout (N,OC) @ w (OC,C) */
+    void (*matmul_backward_input)(float *dinp, const float *dout, const float *w, int N, int C,
+                                  int OC, float beta);
+    /* dw (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout (dbias may be NULL) */
+    void (*matmul_backward_weight)(float *dw, float *dbias, const float *dout, const float *inp,
+                                   int N, int C, int OC);
+
+    /* ---- elementwise (n elements) ---- */
+    void (*relu_forward)(float *out, const float *inp, size_t n);
+    /* dinp = beta*dinp + dout * (inp > 0) */
+    void (*relu_backward)(float *dinp, const float *inp, const float *dout, size_t n, float beta);
+    /* GELU, tanh approximation (GPT-2) */
+    void (*gelu_forward)(float *out, const float *inp, size_t n);
+    void (*gelu_backward)(float *dinp, const float *inp, const float *dout, size_t n, float beta);
+    /* out = a + b */
+    void (*add)(float *out, const float *a, const float *b, size_t n);
+    /* x *= s */
+    void (*scale)(float *x, float s, size_t n);
+
+    /* ---- LayerNorm over the last dim C (eps = 1e-5) ---- */
+    /* out (N,C); mean, rstd (N) saved for backward; w, b (C) */
+    void (*layernorm_forward)(float *out, float *mean, float *rstd, const float *inp,
+                              const float *w, const float *b, int N, int C);
+    /* dinp (N,C) = beta*dinp + dL/dinp */
+    void (*layernorm_backward_input)(float *dinp, const float *dout, const float *inp,
+                                     const float *w, const float *mean, const float *rstd,
+                                     int N, int C, float beta);
+    /* dw, db (C) += */
+    void (*layernorm_backward_weight)(float *dw, float *db, const float *dout, const float *inp,
+                                      const float *mean, const float *rstd, int N, int C);
+
+    /* ---- losses; per-row losses (N) are written, the caller sums them ---- */
+    /* losses[i] = mean_d (out[i,d] - target[i,d])^2 over D */
+    void (*mse_forward)(float *losses, const float *out, const float *target, int N, int D);
+    /* dout (N,D) = scale * 2 (out - target) / D */
+    void (*mse_backward)(float *dout, const float *out, const float *target, float scale, int N,
+                         int D);
+    /* probs (N,V) = softmax(logits); losses[i] = -log probs[i, labels[i]] */
+    void (*xent_forward)(float *losses, float *probs, const float *logits, const int *labels,
+                         int N, int V);
+    /* dlogits (N,V) = scale * (probs - onehot(labels)) */
+    void (*xent_backward)(float *dlogits, const float *probs, const int *labels, float scale,
+                          int N, int V);
+
+    /* ---- optimizer and reductions over n elements ---- */
+    /* AdamW (decoupled weight decay), bias-corrected for step t >= 1 */
+    void (*adamw_update)(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                         float beta1, float beta2, float eps, float wd, int t);
+    /* SGD with momentum: buf = mu*buf + g + wd*p; p -= lr*buf */
+    void (*sgd_update)(float *p, const float *g, float *buf, size_t n, float lr, float mu,
+                       float wd);
+    /* sum of squares, accumulated in double; NaN/Inf propagate. Synchronous. */
+    double (*sumsq)(const float *x, size_t n);
+} pg_ops;
+
+/* The CPU backend (always built). */
+const pg_ops *pg_ops_cpu(void);
+
+/* The backend for a device name ("cpu", "cuda", "auto"); NULL with an error
+ * message when it is not available. *note gets a one-line remark for "auto"
+ * when it falls back to the CPU (or NULL). */
+const pg_ops *pg_ops_select(const char *device, const char **note);
+
+#endif

@@ -1,0 +1,127 @@
+/* partition.c: uniform, explicit and cost-balanced layer partitions. */
+#include "partition.h"
+
+#include "error.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nominal FLOP rate that puts FLOPs and emulated seconds on one scale. It only
+ * weighs layers against each other; the absolute value does not matter. */
+#define PG_NOMINAL_FLOPS 1e10
+
+double pg_layer_cost(const pg_layer *l, pg_shape s)
+{
+    double fixed = 0.0;
+    for (int phase = 0; phase < 3; phase++) fixed += pg_layer_fixed_time(l, phase);
+    return 3.0 * l->kind->flops(l, s) / PG_NOMINAL_FLOPS + fixed;
+}
+
+/* Minimise the largest stage cost over contiguous ranges of the L units
+ * (dynamic programming over (stages, prefix), O(S L^2)). */
+static int balance(const double *prefix, int L, int S, int *first)
+{
+    double *best = malloc(sizeof(double) * (size_t)(S + 1) * (size_t)(L + 1));
+    int *cut = malloc(sizeof(int) * (size_t)(S + 1) * (size_t)(L + 1));
+    if (!best || !cut) {
+        free(best);
+        free(cut);
+        return pg_error(PG_ENOMEM, "partition: out of memory");
+    }
+#define AT(a, s, j) a[(size_t)(s) * (size_t)(L + 1) + (size_t)(j)]
+    for (int j = 0; j <= L; j++) AT(best, 0, j) = j == 0 ? 0.0 : DBL_MAX;
+    for (int s = 1; s <= S; s++) {
+        for (int j = 0; j <= L; j++) {
+            AT(best, s, j) = DBL_MAX;
+            AT(cut, s, j) = -1;
+            for (int i = s - 1; i < j; i++) {
+                if (AT(best, s - 1, i) == DBL_MAX) continue;
+                double c = prefix[j] - prefix[i];
+                double v = AT(best, s - 1, i) > c ? AT(best, s - 1, i) : c;
+                if (v < AT(best, s, j)) {
+                    AT(best, s, j) = v;
+                    AT(cut, s, j) = i;
+                }
+            }
+        }
+    }
+    first[S] = L;
+    for (int s = S; s >= 1; s--) first[s - 1] = AT(cut, s, first[s]);
+#undef AT
+    free(best);
+    free(cut);
+    return 0;
+}
+
+int pg_partition(const pg_model *m, int S, const char *spec, pg_shape shape, int *first)
+{
+    int L = m->nlayers - 1; /* units: every layer but the loss */
+    if (S < 1) return pg_error(PG_EINVAL, "partition: need at least one stage");
+    if (S > L)
+        return pg_error(PG_EINVAL,
+                        "partition: %d stages but the model has only %d layers before its "
+                        "loss (each stage needs at least one)",
+                        S, L);
+    if (!strcmp(spec, "uniform")) {
+        for (int s = 0; s <= S; s++) first[s] = (int)((long)s * L / S);
+    } else if (!strcmp(spec, "auto")) {
+        double *prefix = malloc(sizeof(double) * (size_t)(L + 1));
+        if (!prefix) return pg_error(PG_ENOMEM, "partition: out of memory");
+        prefix[0] = 0.0;
+        for (int i = 0; i < L; i++) prefix[i + 1] = prefix[i] + pg_layer_cost(&m->layers[i], shape);
+        prefix[L] += pg_layer_cost(&m->layers[L], shape); /* the loss rides with the last unit */
+        int rc = balance(prefix, L, S, first);
+        free(prefix);
+        if (rc) return rc;
+    } else {
+        const char *p = spec;
+        int s = 0, total = 0;
+        first[0] = 0;
+        while (*p) {
+            char *end = NULL;
+            long n = strtol(p, &end, 10);
+            if (end == p || n < 1 || (*end && *end != ','))
+                return pg_error(PG_EINVAL,
+                                "parallel.partition: expected auto, uniform or positive layer "
+                                "counts like 3,3,2, got '%s'",
+                                spec);
+            if (s >= S)
+                return pg_error(PG_EINVAL,
+                                "parallel.partition: '%s' lists more than the %d stages", spec,
+                                S);
+            total += (int)n;
+            first[++s] = total;
+            p = *end ? end + 1 : end;
+        }
+        if (s != S || total != L)
+            return pg_error(PG_EINVAL,
+                            "parallel.partition: '%s' gives %d stages and %d layers; expected "
+                            "%d stages covering the %d layers before the loss",
+                            spec, s, total, S, L);
+    }
+    first[S] = m->nlayers; /* the loss layer joins the last stage */
+    return 0;
+}
+
+void pg_partition_print(const pg_model *m, int S, const int *first, pg_shape shape, FILE *f)
+{
+    for (int s = 0; s < S; s++) {
+        double cost = 0.0;
+        char kinds[160] = "";
+        size_t used = 0;
+        for (int i = first[s]; i < first[s + 1]; i++) {
+            cost += pg_layer_cost(&m->layers[i], shape);
+            const char *sep = i == first[s] ? "" : " ";
+            int n = snprintf(kinds + used, sizeof kinds - used, "%s%s", sep, m->layers[i].kind->name);
+            if (n < 0 || (size_t)n >= sizeof kinds - used) {
+                strcpy(kinds + sizeof kinds - 4, "...");
+                break;
+            }
+            used += (size_t)n;
+        }
+        fprintf(f, "  stage %2d: layers %3d-%-3d %-44s %10zu params  est %.3g ms/mb\n", s,
+                first[s], first[s + 1] - 1, kinds, pg_model_param_count(m, first[s], first[s + 1]),
+                cost * 1e3);
+    }
+}

@@ -1,0 +1,25 @@
+/* partition.h: which layers each pipeline stage holds.
+ *
+ * Stage s holds layers [first[s], first[s+1]) of the model; the loss layer
+ * always joins the last stage, and every stage holds at least one other layer.
+ * A spec is "uniform" (equal layer counts), "auto" (contiguous ranges that
+ * minimise the largest estimated stage cost) or explicit layer counts per
+ * stage, "3,3,2" (not counting the loss layer). */
+#ifndef PG_PARTITION_H
+#define PG_PARTITION_H
+
+#include "model.h"
+
+#include <stdio.h>
+
+/* Estimated seconds of forward + backward of layer l on one microbatch: FLOPs
+ * at a nominal rate, plus the fixed time of emulated layers. */
+double pg_layer_cost(const pg_layer *l, pg_shape s);
+
+/* Fill first[0..nstages] (first[nstages] = nlayers). */
+int pg_partition(const pg_model *m, int nstages, const char *spec, pg_shape s, int *first);
+
+/* One line per stage: layers, kinds, parameters, estimated cost. */
+void pg_partition_print(const pg_model *m, int nstages, const int *first, pg_shape s, FILE *f);
+
+#endif
