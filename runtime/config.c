@@ -60,8 +60,19 @@ static const key_def KEYS[] = {
     K("parallel", "schedule", T_STR, parallel.schedule, "1f1b", "gpipe | 1f1b"),
     K("parallel", "partition", T_STR, parallel.partition, "auto",
       "auto (balance estimated cost) | uniform | layers per stage, e.g. 3,3,2"),
-    K("parallel", "order", T_STR, parallel.order, "replica-major",
-      "rank order: replica-major (a pipeline on consecutive ranks) | stage-major"),
+    K("parallel", "order", T_STR, parallel.order, "auto",
+      "which grid cell each rank takes: auto (cheapest predicted communication for the "
+      "node topology, docs/placement.md) | replica-major (rank = replica*pp + stage: a "
+      "pipeline on consecutive ranks, so on one node) | stage-major (rank = stage*dp + "
+      "replica: a stage group on consecutive ranks)"),
+    K("placement", "bind", T_STR, placement.bind, "auto",
+      "auto (bind each rank to its cores and NUMA memory when every rank of the node gets "
+      "its own core and no launcher bound it) | cores (always; error when oversubscribed) "
+      "| none"),
+    K("placement", "net_gbs", T_DOUBLE, placement.net_gbs, "12.5",
+      "bandwidth of one NIC between nodes in GB/s, for choosing the order"),
+    K("placement", "cross_rail", T_DOUBLE, placement.cross_rail, "0.5",
+      "bandwidth factor between NICs on different rails (rail = NIC position by PCI bus id)"),
     K("runtime", "device", T_STR, runtime.device, "cpu", "compute backend: cpu"),
     K("runtime", "threads", T_INT, runtime.threads, "0",
       "BLAS threads per rank (0 = cores per node / ranks per node)"),
@@ -178,7 +189,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!section_known(section)) {
         st->err = pg_error(PG_EINVAL,
                            "%s: unknown section [%s] (known: model, data, train, optim, "
-                           "parallel, runtime)",
+                           "parallel, placement, runtime)",
                            where, section);
         return 0;
     }
@@ -304,7 +315,8 @@ int pg_config_check(const pg_config *c)
     static const char *const sources[] = {"teacher", NULL};
     static const char *const optims[] = {"adamw", "sgd", NULL};
     static const char *const decays[] = {"none", "cosine", NULL};
-    static const char *const orders[] = {"replica-major", "stage-major", NULL};
+    static const char *const orders[] = {"auto", "replica-major", "stage-major", NULL};
+    static const char *const binds[] = {"auto", "cores", "none", NULL};
     if (!one_of(c->model.type, types))
         return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp)",
                         c->model.type);
@@ -319,9 +331,18 @@ int pg_config_check(const pg_config *c)
                         c->optim.decay);
     if (!one_of(c->parallel.order, orders))
         return pg_error(PG_EINVAL,
-                        "parallel.order: unknown order '%s' (expected replica-major or "
+                        "parallel.order: unknown order '%s' (expected auto, replica-major or "
                         "stage-major)",
                         c->parallel.order);
+    if (!one_of(c->placement.bind, binds))
+        return pg_error(PG_EINVAL,
+                        "placement.bind: unknown value '%s' (expected auto, cores or none)",
+                        c->placement.bind);
+    if (!(c->placement.net_gbs > 0))
+        return pg_error(PG_EINVAL, "placement.net_gbs: must be > 0, got %g", c->placement.net_gbs);
+    if (!(c->placement.cross_rail > 0) || c->placement.cross_rail > 1)
+        return pg_error(PG_EINVAL, "placement.cross_rail: must lie in (0, 1], got %g",
+                        c->placement.cross_rail);
     if (c->model.input_dim < 1)
         return pg_error(PG_EINVAL, "model.input_dim: must be >= 1, got %d", c->model.input_dim);
     if (c->data.teacher_hidden < 1)

@@ -42,8 +42,13 @@ typedef struct pg_config {
         int pp, dp;                   /* dp = 0: inferred from the number of ranks */
         char schedule[PG_STR_SHORT];  /* gpipe | 1f1b */
         char partition[PG_STR_LONG];  /* auto | uniform | comma list of layers per stage */
-        char order[PG_STR_SHORT];     /* replica-major | stage-major */
+        char order[PG_STR_SHORT];     /* auto | replica-major | stage-major */
     } parallel;
+    struct {
+        char bind[PG_STR_SHORT]; /* auto | cores | none */
+        double net_gbs;          /* one NIC between nodes, GB/s (order cost model) */
+        double cross_rail;       /* bandwidth factor between NICs of different rails */
+    } placement;
     struct {
         char device[PG_STR_SHORT]; /* cpu (cuda when built) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */

@@ -29,6 +29,30 @@ static int build_local(pg_run *r, int world_size)
     return pg_data_create(&r->data, c, r->model);
 }
 
+/* Placement: the node topology chooses the order (parallel.order=auto) and
+ * binds the ranks (placement.bind); off when neither is asked for. A grid
+ * that does not fit the ranks is left for the grid to report. */
+static int place(pg_run *r, MPI_Comm world, int *reporter)
+{
+    const pg_config *c = &r->cfg;
+    int size;
+    MPI_Comm_size(world, &size);
+    int pp = c->parallel.pp, dp = c->parallel.dp ? c->parallel.dp : size / pp;
+    if ((strcmp(c->parallel.order, "auto") && !strcmp(c->placement.bind, "none")) ||
+        pp * dp != size)
+        return 0;
+    int b = c->train.batch_size / (dp * c->train.microbatches);
+    pg_shape mb = {b > 0 ? b : 1, r->model->T};
+    pg_plan_args a = {.pp = pp, .dp = dp, .order = c->parallel.order, .bind = c->placement.bind,
+                      .use_gpus = strcmp(r->ops->name, "cpu") != 0};
+    pg_bw_defaults(&a.bw);
+    a.bw.net = c->placement.net_gbs;
+    a.bw.cross_rail = c->placement.cross_rail;
+    int rc = pg_traffic_create(&a.traffic, r->model, r->sched, r->first, dp, mb);
+    if ((rc = pg_agree(world, rc, reporter))) return rc;
+    return pg_plan_live(&r->plan, &a, world, reporter);
+}
+
 int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *reporter)
 {
     *out = NULL;
@@ -42,8 +66,11 @@ int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *repor
         rc = build_local(r, size);
     }
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
-    pg_grid_order_fn order = pg_grid_order_by_name(r->cfg.parallel.order);
-    rc = pg_grid_create(&r->grid, world, r->cfg.parallel.pp, r->cfg.parallel.dp, order, NULL);
+    if ((rc = place(r, world, reporter))) goto fail;
+    pg_grid_order_fn order = r->plan ? pg_grid_order_cells
+                                     : pg_grid_order_by_name(r->cfg.parallel.order);
+    rc = pg_grid_create(&r->grid, world, r->cfg.parallel.pp, r->cfg.parallel.dp, order,
+                        r->plan ? r->plan->cell : NULL);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
     pg_engine_args a = {&r->cfg, r->grid, r->model, r->sched, r->first, r->ops, r->data};
     rc = pg_engine_create(&r->engine, &a);
@@ -64,6 +91,7 @@ void pg_run_free(pg_run *r)
     free(r->first);
     pg_model_free(r->model);
     pg_grid_free(r->grid);
+    pg_plan_free(r->plan);
     free(r);
 }
 
@@ -74,10 +102,16 @@ void pg_run_describe(const pg_run *r, FILE *f)
     const pg_model *m = r->model;
     int b = c->train.batch_size / (g->dp * c->train.microbatches);
     pg_shape one = {1, m->T};
+    char order[64];
+    if (r->plan && r->plan->orders && !strcmp(c->parallel.order, "auto"))
+        snprintf(order, sizeof order, "auto: %s", r->plan->orders->c[r->plan->orders->chosen].name);
+    else
+        snprintf(order, sizeof order, "%s", c->parallel.order);
     fprintf(f, "pipegrid: %d ranks as pp=%d x dp=%d (%s), schedule %s, %d microbatches of %d "
                "samples, device %s\n",
-            g->size, g->pp, g->dp, c->parallel.order, r->sched->name, c->train.microbatches, b,
+            g->size, g->pp, g->dp, order, r->sched->name, c->train.microbatches, b,
             r->ops->name);
+    if (r->plan && r->plan->note[0]) fprintf(f, "note: %s\n", r->plan->note);
     if (r->device_note) fprintf(f, "note: %s\n", r->device_note);
     fprintf(f, "model: %s, %d layers, %zu parameters, %.3g FLOP per sample (forward)\n",
             c->model.type, m->nlayers, pg_model_param_count(m, 0, m->nlayers),

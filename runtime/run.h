@@ -11,6 +11,7 @@
 #include "model.h"
 #include "ops.h"
 #include "schedule.h"
+#include "topology/plan.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ typedef struct pg_run {
     const pg_ops *ops;
     const char *device_note; /* one line when "auto" fell back, else NULL */
     pg_engine *engine;
+    pg_plan *plan; /* placement (topology/plan.h); NULL when off: parallel.order is
+                      not auto and placement.bind is none */
 } pg_run;
 
 /* Build a run over `world` (collective). Errors are agreed over the world:

@@ -13,11 +13,13 @@ static void usage(FILE *f)
           "commands:\n"
           "  train      train a model on a pp x dp grid of MPI ranks\n"
           "  schedule   print, check and simulate a pipeline schedule (no MPI needed)\n"
+          "  topo       plan ranks onto nodes: GPU, cores, NUMA, NIC and rank order (dry run)\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in demo job\n"
           "  mpiexec -n 8 pipegrid train --config my.ini --pp 4 --schedule gpipe\n"
           "  pipegrid schedule --pp 4 --microbatches 8 --schedule 1f1b\n"
+          "  pipegrid topo --xml node.xml --nodes 4 --pp 4 --dp 16 -c my.ini\n"
           "\n"
           "Run 'pipegrid <command> --help' for a command's options.\n",
           f);
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "train")) return pg_cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "schedule")) return pg_cmd_schedule(argc - 1, argv + 1);
+    if (!strcmp(cmd, "topo")) return pg_cmd_topo(argc - 1, argv + 1);
     fprintf(stderr, "pipegrid: error: unknown command '%s' (try 'pipegrid --help')\n", cmd);
     return PG_EXIT_USAGE;
 }

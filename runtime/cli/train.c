@@ -4,6 +4,7 @@
 #include "../layers/layer.h"
 #include "../run.h"
 #include "cli.h"
+#include "topology/placement.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -29,10 +30,14 @@ static void help(FILE *f)
           "      --dp D              data-parallel replicas; default N/P (parallel.dp)\n"
           "  -m, --microbatches M    microbatches per replica per step   (train.microbatches)\n"
           "      --schedule NAME     gpipe | 1f1b                        (parallel.schedule)\n"
+          "      --order ORDER       auto | replica-major | stage-major  (parallel.order)\n"
           "      --steps N           optimizer steps                     (train.steps)\n"
           "      --seed S            seed of the initial weights         (train.seed)\n"
           "      --set SEC.KEY=VAL   override any config key (repeatable)\n"
           "      --print-config      print the effective configuration and exit\n"
+          "      --show-placement    print each rank's node, grid cell, GPU, cores, NUMA\n"
+          "                          node and NIC, and the predicted communication time\n"
+          "                          of each rank order (as pipegrid topo does)\n"
           "  -h, --help              this text\n"
           "\n"
           "Each step logs: step, mean loss over the global batch, learning rate, gradient\n"
@@ -45,6 +50,7 @@ static void help(FILE *f)
           "  mpiexec -n 8 pipegrid train --pp 4 --schedule gpipe -m 8 --steps 50\n"
           "  mpiexec -n 2 pipegrid train -c examples/mlp.ini --set optim.lr=3e-4\n"
           "  pipegrid train --print-config > my.ini     # start a config from the defaults\n"
+          "  mpiexec -n 2 pipegrid train --show-placement --set placement.bind=cores\n"
           "\n"
           "layer kinds for model.layers (N*KIND:ARGS repeats a layer N times):\n",
           f);
@@ -55,7 +61,7 @@ static void help(FILE *f)
 
 typedef struct train_args {
     const char *config;
-    int print_config;
+    int print_config, show_placement;
     int nsets;
     char *sets[128]; /* "section.key=value", in command-line order */
 } train_args;
@@ -63,13 +69,14 @@ typedef struct train_args {
 /* Parse the command line. Returns -1 for help, 0 ok, or a pg_err. */
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT };
+    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
         {"schedule", required_argument, 0, O_SCHED}, {"steps", required_argument, 0, O_STEPS},
         {"seed", required_argument, 0, O_SEED},  {"set", required_argument, 0, O_SET},
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
+        {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
         {0, 0, 0, 0},
     };
     static char buf[128][1100];
@@ -83,6 +90,8 @@ static int parse(int argc, char **argv, train_args *a)
         case 'c': a->config = optarg; continue;
         case 'h': return -1;
         case O_PRINT: a->print_config = 1; continue;
+        case O_SHOW: a->show_placement = 1; continue;
+        case O_ORDER: key = "parallel.order"; break;
         case O_PP: key = "parallel.pp"; break;
         case O_DP: key = "parallel.dp"; break;
         case 'm': key = "train.microbatches"; break;
@@ -118,15 +127,15 @@ static int configure(pg_config *cfg, const train_args *a)
     return rc;
 }
 
-/* BLAS threads: the configured count, or this node's cores shared among the
- * ranks on it. */
+/* BLAS threads: the configured count, the cores placement bound this rank
+ * to, or this node's cores shared among the ranks on it. */
 static int blas_threads(const pg_run *r)
 {
     if (r->cfg.runtime.threads > 0) return r->cfg.runtime.threads;
     cpu_set_t set;
     int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                             : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int t = cores / r->grid->local_size;
+    int t = pg_placement_applied() ? cores : cores / r->grid->local_size;
     return t > 0 ? t : 1;
 }
 
@@ -219,6 +228,10 @@ int pg_cmd_train(int argc, char **argv)
     openblas_set_num_threads(blas_threads(r));
     if (rank == 0) {
         pg_run_describe(r, stdout);
+        if (a.show_placement && r->plan) pg_plan_print(r->plan, stdout);
+        else if (a.show_placement)
+            printf("placement: off (parallel.order=%s, placement.bind=none)\n",
+                   cfg.parallel.order);
         printf("threads: %d BLAS thread(s) per rank\n", blas_threads(r));
         fflush(stdout);
     }
