@@ -133,11 +133,12 @@ int pg_schedule_parse(pg_schedule **out, const char *text, const char *origin, i
              tok = strtok_r(NULL, " \t\r", &s2)) {
             pg_action a;
             if (pg_action_parse(tok, &a)) {
+                int rc = pg_error(PG_EFORMAT,
+                                  "%s: line %d: cannot read action '%s' (expected e.g. 2F0, 1I3, "
+                                  "0W3, 1SEND_F0, 0REDUCE, OPTIM)",
+                                  origin, line_no, tok);
                 free(copy);
-                return pg_error(PG_EFORMAT,
-                                "%s: line %d: cannot read action '%s' (expected e.g. 2F0, 1I3, "
-                                "0W3, 1SEND_F0, 0REDUCE, OPTIM)",
-                                origin, line_no, tok);
+                return rc;
             }
             any = 1;
             if (a.stage > max_stage) max_stage = a.stage;
