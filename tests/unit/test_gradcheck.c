@@ -44,6 +44,27 @@ static int agree(double an, double fd)
     return fabs(an - fd) <= TOL * fmax(fmax(fabs(an), fabs(fd)), 1e-1);
 }
 
+/* Central differences of L with respect to each x[i] against analytic[i];
+ * prints the first few disagreements and returns their count. */
+static int compare(harness *h, float *x, const float *analytic, size_t n, const char *spec,
+                   const char *what)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float keep = x[i];
+        x[i] = keep + EPS;
+        double lp = objective(h);
+        x[i] = keep - EPS;
+        double lm = objective(h);
+        x[i] = keep;
+        double fd = (lp - lm) / (2.0 * EPS);
+        if (!agree(analytic[i], fd) && bad++ < 3)
+            fprintf(stderr, "%s: %s[%zu] analytic %.6g numeric %.6g\n", spec, what, i,
+                    analytic[i], fd);
+    }
+    return bad;
+}
+
 static void check_layer(const char *spec, int in_width)
 {
     harness h = {0};
@@ -94,29 +115,7 @@ static void check_layer(const char *spec, int in_width)
     objective(&h);
     h.l.kind->backward_input(&h.l, h.o, &h.mb, h.in, h.saved, h.g, h.din, h.gsaved);
     h.l.kind->backward_weight(&h.l, h.o, &h.mb, h.in, h.saved, h.g, h.gsaved);
-    int bad = 0;
-    for (size_t i = 0; i < nin; i++) {
-        float keep = h.in[i];
-        h.in[i] = keep + EPS;
-        double lp = objective(&h);
-        h.in[i] = keep - EPS;
-        double lm = objective(&h);
-        h.in[i] = keep;
-        double fd = (lp - lm) / (2.0 * EPS);
-        if (!agree(h.din[i], fd) && bad++ < 3)
-            fprintf(stderr, "%s: dinput[%zu] analytic %.6g numeric %.6g\n", spec, i, h.din[i], fd);
-    }
-    for (size_t i = 0; i < np; i++) {
-        float keep = h.params[i];
-        h.params[i] = keep + EPS;
-        double lp = objective(&h);
-        h.params[i] = keep - EPS;
-        double lm = objective(&h);
-        h.params[i] = keep;
-        double fd = (lp - lm) / (2.0 * EPS);
-        if (!agree(h.grads[i], fd) && bad++ < 3)
-            fprintf(stderr, "%s: dparam[%zu] analytic %.6g numeric %.6g\n", spec, i, h.grads[i], fd);
-    }
+    int bad = compare(&h, h.in, h.din, nin, spec, "dinput") + compare(&h, h.params, h.grads, np, spec, "dparam");
     CHECK_MSG(bad == 0, "%s: %d derivatives disagree", spec, bad);
     printf("gradcheck %-28s %4zu inputs %5zu params: %s\n", spec, nin, np, bad ? "FAIL" : "ok");
     free(h.in), free(h.din), free(h.out), free(h.g), free(h.saved), free(h.gsaved);
