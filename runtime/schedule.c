@@ -112,33 +112,53 @@ void pg_schedule_print_lists(const pg_schedule *s, FILE *f, int all)
     }
 }
 
+/* Strip a '#' comment and a "rank N:" prefix (as printed by pipegrid
+ * schedule) from a line, in place. */
+static char *clean_line(char *line)
+{
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *colon = strchr(line, ':');
+    if (colon && !strncmp(line, "rank", 4)) line = colon + 1;
+    return line;
+}
+
 int pg_schedule_parse(pg_schedule **out, const char *text, const char *origin, int nmb)
 {
     *out = NULL;
-    /* pass 1: rank count, stage count, microbatch count, comm presence */
-    int pp = 0, max_stage = -1, max_mb = -1, has_comm = 0;
+    /* read every action once, remembering its rank (line) and line number */
+    typedef struct item {
+        pg_action a;
+        int rank, line;
+    } item;
+    item *items = NULL;
+    int n = 0, cap = 0, pp = 0, max_stage = -1, max_mb = -1, has_comm = 0, line_no = 0, rc = 0;
     char *copy = strdup(text);
     if (!copy) return pg_error(PG_ENOMEM, "schedule: out of memory");
-    int line_no = 0;
-    for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
+    for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line && !rc;
          line = strtok_r(NULL, "\n", &save)) {
         line_no++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        /* "rank N:" prefixes, as printed by pipegrid schedule, are allowed */
-        char *colon = strchr(line, ':');
-        if (colon && !strncmp(line, "rank", 4)) line = colon + 1;
         int any = 0;
-        for (char *s2 = NULL, *tok = strtok_r(line, " \t\r", &s2); tok;
+        for (char *s2 = NULL, *tok = strtok_r(clean_line(line), " \t\r", &s2); tok && !rc;
              tok = strtok_r(NULL, " \t\r", &s2)) {
             pg_action a;
             if (pg_action_parse(tok, &a)) {
-                free(copy);
-                return pg_error(PG_EFORMAT,
-                                "%s: line %d: cannot read action '%s' (expected e.g. 2F0, 1I3, "
-                                "0W3, 1SEND_F0, 0REDUCE, OPTIM)",
-                                origin, line_no, tok);
+                rc = pg_error(PG_EFORMAT,
+                              "%s: line %d: cannot read action '%s' (expected e.g. 2F0, 1I3, "
+                              "0W3, 1SEND_F0, 0REDUCE, OPTIM)",
+                              origin, line_no, tok);
+                break;
             }
+            if (n == cap) {
+                cap = cap ? 2 * cap : 256;
+                item *grown = realloc(items, sizeof(item) * (size_t)cap);
+                if (!grown) {
+                    rc = pg_error(PG_ENOMEM, "schedule: out of memory");
+                    break;
+                }
+                items = grown;
+            }
+            items[n++] = (item){a, pp, line_no};
             any = 1;
             if (a.stage > max_stage) max_stage = a.stage;
             if (a.mb > max_mb) max_mb = a.mb;
@@ -147,61 +167,47 @@ int pg_schedule_parse(pg_schedule **out, const char *text, const char *origin, i
         pp += any;
     }
     free(copy);
-    if (pp == 0) return pg_error(PG_EFORMAT, "%s: no actions found", origin);
+    pg_schedule *s = NULL;
+    if (rc) goto fail;
+    if (pp == 0) {
+        rc = pg_error(PG_EFORMAT, "%s: no actions found", origin);
+        goto fail;
+    }
     if (nmb <= 0) nmb = max_mb + 1;
-    if (max_mb >= nmb)
-        return pg_error(PG_EFORMAT, "%s: microbatch %d used, but the run has %d microbatches",
-                        origin, max_mb, nmb);
-    int nstages = max_stage + 1;
-    if (nstages < pp)
-        return pg_error(PG_EFORMAT, "%s: %d ranks but only %d stages", origin, pp, nstages);
-    pg_schedule *s;
-    int rc = pg_schedule_new(&s, "file", pp, nstages, nmb);
-    if (rc) return rc;
-    for (int st = 0; st < nstages; st++) s->stage_rank[st] = -1;
-    /* pass 2: actions and stage owners */
-    copy = strdup(text);
-    if (!copy) {
-        pg_schedule_free(s);
-        return pg_error(PG_ENOMEM, "schedule: out of memory");
+    if (max_mb >= nmb) {
+        rc = pg_error(PG_EFORMAT, "%s: microbatch %d used, but the run has %d microbatches",
+                      origin, max_mb, nmb);
+        goto fail;
     }
-    int rank = 0;
-    line_no = 0;
-    for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        line_no++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        char *colon = strchr(line, ':');
-        if (colon && !strncmp(line, "rank", 4)) line = colon + 1;
-        int any = 0;
-        for (char *s2 = NULL, *tok = strtok_r(line, " \t\r", &s2); tok;
-             tok = strtok_r(NULL, " \t\r", &s2)) {
-            pg_action a;
-            pg_action_parse(tok, &a);
-            any = 1;
-            if (pg_act_is_compute(a.kind)) {
-                if (s->stage_rank[a.stage] == -1) s->stage_rank[a.stage] = rank;
-                else if (s->stage_rank[a.stage] != rank) {
-                    rc = pg_error(PG_EFORMAT,
-                                  "%s: line %d: rank %d runs %s, but stage %d belongs to rank "
-                                  "%d (a stage lives on one rank)",
-                                  origin, line_no, rank, tok, a.stage, s->stage_rank[a.stage]);
-                    goto fail;
-                }
+    if (max_stage + 1 < pp) {
+        rc = pg_error(PG_EFORMAT, "%s: %d ranks but only %d stages", origin, pp, max_stage + 1);
+        goto fail;
+    }
+    if ((rc = pg_schedule_new(&s, "file", pp, max_stage + 1, nmb))) goto fail;
+    for (int st = 0; st < s->nstages; st++) s->stage_rank[st] = -1;
+    for (int i = 0; i < n; i++) {
+        pg_action a = items[i].a;
+        int r = items[i].rank;
+        if (pg_act_is_compute(a.kind)) {
+            int *owner = &s->stage_rank[a.stage];
+            char buf[32];
+            if (*owner == -1) *owner = r;
+            else if (*owner != r) {
+                rc = pg_error(PG_EFORMAT,
+                              "%s: line %d: rank %d runs %s, but stage %d belongs to rank %d (a "
+                              "stage lives on one rank)",
+                              origin, items[i].line, r, pg_action_str(a, buf), a.stage, *owner);
+                goto fail;
             }
-            if ((rc = pg_schedule_push(s, rank, a))) goto fail;
         }
-        rank += any;
+        if ((rc = pg_schedule_push(s, r, a))) goto fail;
     }
-    for (int st = 0; st < nstages; st++)
+    for (int st = 0; st < s->nstages; st++)
         if (s->stage_rank[st] == -1) {
             rc = pg_error(PG_EFORMAT, "%s: stage %d has no compute actions on any rank", origin,
                           st);
             goto fail;
         }
-    free(copy);
-    copy = NULL;
     if (!has_comm && (rc = pg_schedule_add_comms(s))) goto fail;
     if ((rc = pg_schedule_validate(s))) {
         char msg[1024];
@@ -209,10 +215,11 @@ int pg_schedule_parse(pg_schedule **out, const char *text, const char *origin, i
         rc = pg_error(rc, "%s: %s", origin, msg);
         goto fail;
     }
+    free(items);
     *out = s;
     return 0;
 fail:
-    free(copy);
+    free(items);
     pg_schedule_free(s);
     return rc;
 }

@@ -42,8 +42,8 @@ static void help(FILE *f)
           "\n"
           "Each step logs: step, mean loss over the global batch, learning rate, gradient\n"
           "norm (before clipping), samples/s, step time, bubble (share of the step the\n"
-          "ranks spent not computing: waiting on pipeline neighbours, communication,\n"
-          "optimizer) and the time left.\n"
+          "ranks spent waiting on pipeline neighbours: blocked receives plus waiting for\n"
+          "the slowest rank at the step end, mean over ranks) and the time left.\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2\n"
@@ -66,7 +66,7 @@ typedef struct train_args {
     char *sets[128]; /* "section.key=value", in command-line order */
 } train_args;
 
-/* Parse the command line. Returns -1 for help, 0 ok, or a pg_err. */
+/* Parse the command line. Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW };
@@ -88,7 +88,7 @@ static int parse(int argc, char **argv, train_args *a)
         const char *key = NULL;
         switch (c) {
         case 'c': a->config = optarg; continue;
-        case 'h': return -1;
+        case 'h': return 1;
         case O_PRINT: a->print_config = 1; continue;
         case O_SHOW: a->show_placement = 1; continue;
         case O_ORDER: key = "parallel.order"; break;
@@ -201,7 +201,7 @@ int pg_cmd_train(int argc, char **argv)
     train_args a;
     pg_config cfg;
     int usage = 0, rc = parse(argc, argv, &a);
-    if (rc == -1) {
+    if (rc == 1) {
         if (rank == 0) help(stdout);
         MPI_Finalize();
         return PG_EXIT_OK;

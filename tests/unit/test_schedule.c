@@ -1,0 +1,83 @@
+/* test_schedule.c: generated schedules are valid and have the textbook
+ * bubble; broken schedules are rejected with rank, action and reason. */
+#include "runtime/error.h"
+#include "runtime/schedule.h"
+#include "runtime/simulate.h"
+#include "support/testlib.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EXPECT_REJECT(text, ...)                                                          \
+    do {                                                                                  \
+        pg_schedule *s_ = NULL;                                                           \
+        int rc_ = pg_schedule_parse(&s_, text, "bad.txt", 0);                             \
+        CHECK_MSG(rc_ != 0, "accepted: %s", text);                                        \
+        const char *want_[] = {__VA_ARGS__, NULL};                                        \
+        for (int i_ = 0; want_[i_]; i_++)                                                 \
+            CHECK_MSG(strstr(pg_errmsg(), want_[i_]), "message '%s' lacks '%s'",          \
+                      pg_errmsg(), want_[i_]);                                            \
+        pg_schedule_free(s_);                                                             \
+    } while (0)
+
+int main(void)
+{
+    /* every built-in schedule validates, and with unit costs (F=1, B=2) its
+     * step is (m+p-1)*3 units: bubble (p-1)/(m+p-1) on every rank */
+    const char *names[] = {"gpipe", "1f1b"};
+    for (int n = 0; n < 2; n++)
+        for (int pp = 1; pp <= 8; pp *= 2)
+            for (int m = 1; m <= 16; m += 3) {
+                pg_schedule *s;
+                CHECK_MSG(pg_schedule_build(&s, names[n], pp, 1, m) == 0, "%s pp=%d m=%d: %s",
+                          names[n], pp, m, pg_errmsg());
+                pg_sim_result r;
+                CHECK(pg_simulate_uniform(s, 1, 1, 1, &r) == 0);
+                CHECK_MSG(fabs(r.step_time - 3.0 * (m + pp - 1)) < 1e-9,
+                          "%s pp=%d m=%d: step %g", names[n], pp, m, r.step_time);
+                for (int k = 0; k < pp; k++)
+                    CHECK(fabs(r.bubble[k] - (double)(pp - 1) / (m + pp - 1)) < 1e-9);
+                /* memory: GPipe holds all m microbatches; 1F1B at most pp - rank */
+                int want0 = n == 0 ? m : (m < pp ? m : pp);
+                CHECK_MSG(r.peak_inflight[0] == want0, "%s pp=%d m=%d: peak %d", names[n], pp, m,
+                          r.peak_inflight[0]);
+                pg_sim_result_free(&r);
+                pg_schedule_free(s);
+            }
+    pg_schedule *s;
+    CHECK(pg_schedule_build(&s, "chimera", 2, 1, 2) != 0);
+    CHECK(strstr(pg_errmsg(), "unknown schedule 'chimera'"));
+
+    /* a compute-only file gets its communication added and runs */
+    CHECK(pg_schedule_parse(&s, "0F0 0F1 0B0 0B1\n1F0 1B0 1F1 1B1\n", "ok.txt", 0) == 0);
+    if (s) {
+        CHECK(s->pp == 2 && s->nstages == 2 && s->nmb == 2);
+        pg_schedule_free(s);
+    }
+    /* split backward I/W is valid */
+    CHECK(pg_schedule_parse(&s, "0F0 0I0 0W0\n1F0 1I0 1W0\n", "iw.txt", 0) == 0);
+    pg_schedule_free(s);
+
+    /* deadlock: rank 0 waits for a gradient before sending the activation
+     * that rank 1 needs to produce it */
+    EXPECT_REJECT("0F0 0RECV_B0 0B0 0SEND_F0 0REDUCE OPTIM\n"
+                  "1RECV_F0 1F0 1B0 1SEND_B0 1REDUCE OPTIM\n",
+                  "bad.txt", "deadlock", "rank 0 at 0RECV_B0", "rank 1 at 1RECV_F0");
+    /* a missing backward */
+    EXPECT_REJECT("0F0 0F1 0B0\n1F0 1F1 1B0 1B1\n", "rank 0", "0F1", "no backward");
+    /* backward before forward */
+    EXPECT_REJECT("0B0 0F0\n1F0 1B0\n", "rank 0", "0B0", "backward before its forward");
+    /* W before I */
+    EXPECT_REJECT("0F0 0W0 0I0\n1F0 1B0\n", "rank 0", "W before its I");
+    /* a stage on two ranks */
+    EXPECT_REJECT("0F0 0B0 1F0\n1B0\n", "rank 1 runs 1B0, but stage 1 belongs to rank 0");
+    /* unreadable action */
+    EXPECT_REJECT("0F0 0X0\n", "cannot read action '0X0'");
+    /* the action text round-trips */
+    char buf[32];
+    pg_action a;
+    CHECK(pg_action_parse("12SEND_B7", &a) == 0 && a.kind == PG_SEND_B && a.stage == 12 && a.mb == 7);
+    CHECK(!strcmp(pg_action_str(a, buf), "12SEND_B7"));
+    CHECK(pg_action_parse("3REDUCE", &a) == 0 && a.kind == PG_REDUCE && a.stage == 3);
+    return pg_test_summary("test_schedule");
+}
