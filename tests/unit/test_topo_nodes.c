@@ -8,6 +8,7 @@
  * Ethernet NICs when it has none), with ties spread evenly. The NUMA nodes,
  * paths and NIC candidates are recomputed here from hwloc directly. On top,
  * what each capture is known to hold (GPU counts, NVLink, which NIC). */
+#include "runtime/error.h"
 #include "support/testlib.h"
 #include "topology/placement.h"
 
@@ -88,7 +89,7 @@ static void check_plan(const char *name, const pg_topo *t, const pg_node_plan *p
         if (s->gpu < 0 || s->gpu >= t->ngpus) continue;
         uses[s->gpu]++;
         hwloc_bitmap_t ok = allowed_cores(t, s->gpu);
-        char cpus[256], allowed[256];
+        char cpus[128], allowed[128];
         hwloc_bitmap_list_snprintf(cpus, sizeof cpus, s->cpuset);
         hwloc_bitmap_list_snprintf(allowed, sizeof allowed, ok);
         CHECK_MSG(!hwloc_bitmap_iszero(s->cpuset) && hwloc_bitmap_isincluded(s->cpuset, ok),
@@ -201,7 +202,7 @@ int main(void)
     while (d && (e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 5 || strcmp(e->d_name + len - 4, ".xml")) continue;
-        char path[512];
+        char path[200];
         snprintf(path, sizeof path, "%s/%s", DIR_TOPO, e->d_name);
         pg_topo *t;
         int rc = pg_topo_load(&t, path);
@@ -232,7 +233,7 @@ int main(void)
         if (!rc) {
             check_plan(path, t, p, shared);
             specifics(e->d_name, t, p);
-            printf("%-40s %2d GPUs, %2d NICs, %3d cores: ok\n", e->d_name, t->ngpus, t->nnics,
+            printf("%-40s %2d GPUs, %2d NICs, %3d cores: checked\n", e->d_name, t->ngpus, t->nnics,
                    t->ncores);
         }
         /* more ranks than GPUs on a GPU run */
