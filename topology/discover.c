@@ -78,7 +78,7 @@ static int find_gpus(pg_topo *t)
                 t->gpus[t->ngpus - 1].by_pci = 1;
             }
     }
-    qsort(t->gpus, (size_t)t->ngpus, sizeof *t->gpus, by_busid_gpu);
+    if (t->ngpus > 1) qsort(t->gpus, (size_t)t->ngpus, sizeof *t->gpus, by_busid_gpu);
     /* model and CUDA index from the OS devices, now that the order is fixed */
     while ((o = hwloc_get_next_osdev(t->hw, o))) {
         if (!is_cuda_osdev(o) || !o->parent) continue;
@@ -134,7 +134,7 @@ static int find_nics(pg_topo *t)
         t->nics = grown;
         t->nics[t->nnics++] = n;
     }
-    qsort(t->nics, (size_t)t->nnics, sizeof *t->nics, by_busid_nic);
+    if (t->nnics > 1) qsort(t->nics, (size_t)t->nnics, sizeof *t->nics, by_busid_nic);
     return 0;
 }
 

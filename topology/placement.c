@@ -68,7 +68,8 @@ static int split_cores(pg_node_plan *p, hwloc_const_cpuset_t domain, const char 
         hwloc_bitmap_free(free_set);
         return pg_error(PG_EINVAL,
                         "topology %s: %d ranks share %s (cpus %s) but only %d cores are free "
-                        "there; each rank needs its own core (or allow oversubscribing)",
+                        "there; each rank needs its own core (pipegrid topo --oversubscribe, or "
+                        "placement.bind=auto in training, lets them share)",
                         t->source, n, what, cpus, c);
     }
     hwloc_obj_t *cores = malloc(sizeof *cores * (size_t)c);
@@ -230,7 +231,8 @@ int pg_node_plan_create(pg_node_plan **out, const pg_topo *t, int ranks, int use
     if (ranks > t->ncores && !oversubscribe)
         return pg_error(PG_EINVAL,
                         "topology %s: %d ranks per node but only %d cores (each rank needs its "
-                        "own core; allow oversubscribing to share them)",
+                        "own core; to share cores: pipegrid topo --oversubscribe, or "
+                        "placement.bind=auto in training)",
                         t->source, ranks, t->ncores);
     pg_node_plan *p = calloc(1, sizeof *p);
     if (!p) return pg_error(PG_ENOMEM, "placement: out of memory");

@@ -270,10 +270,11 @@ void pg_plan_print(const pg_plan *p, FILE *f)
     for (int i = 0; i < tr->pp * tr->pp; i++)
         if (tr->p2p[i] > 0) bound_bytes += tr->p2p[i], bounds++;
     for (int i = 0; i < tr->pp; i++) grad_bytes += tr->grad[i];
-    fprintf(f, "step traffic (%d microbatches): %.3g MB between pipeline neighbours per replica "
-               "(%d boundaries, activations + their gradients), %.3g MB of gradients per replica "
-               "allreduced over %d replicas\n",
-            tr->nmb, mb(bound_bytes), bounds, mb(grad_bytes), tr->dp);
+    fprintf(f, "step traffic per replica (%d microbatches): %.3g MB of activations and their "
+               "gradients over %d stage boundar%s, %.3g MB of gradients allreduced over %d "
+               "replica%s\n",
+            tr->nmb, mb(bound_bytes), bounds, bounds == 1 ? "y" : "ies", mb(grad_bytes), tr->dp,
+            tr->dp == 1 ? "" : "s");
     if (p->rows) {
         fprintf(f, "%5s %-10s %5s %7s %-12s %-18s %5s %-5s %-10s %-10s %s\n", "rank", "node",
                 "stage", "replica", "gpu", "cpus", "cores", "numa", "nic", "nic path", "bound");
