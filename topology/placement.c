@@ -124,10 +124,7 @@ static int plan_gpu_cores(pg_node_plan *p, int oversubscribe)
                 idx[b] = idx[b - 1];
                 idx[b - 1] = tmp;
             }
-        for (int k = 0; k < m; k++) {
-            done[idx[k]] = 1;
-            p->slots[idx[k]].domain = round;
-        }
+        for (int k = 0; k < m; k++) done[idx[k]] = 1;
         char what[96];
         snprintf(what, sizeof what, "%s L#%u (local to their GPUs)",
                  hwloc_obj_type_string(dom[pick]->type), dom[pick]->logical_index);
@@ -165,7 +162,6 @@ static int plan_cpu_cores(pg_node_plan *p, int oversubscribe)
             for (int j = k * d / n; j < (k + 1) * d / n; j++)
                 hwloc_bitmap_or(set, set, numa[j]->cpuset);
             idx[0] = k;
-            p->slots[k].domain = k;
             if ((rc = split_cores(p, set, "its NUMA nodes", idx, 1, taken, oversubscribe))) break;
         }
         goto out;
@@ -174,7 +170,6 @@ static int plan_cpu_cores(pg_node_plan *p, int oversubscribe)
         int m = 0;
         for (int k = 0; k < n; k++)
             if ((long)k * d / n == j) idx[m++] = k;
-        for (int k = 0; k < m; k++) p->slots[idx[k]].domain = j;
         char what[64];
         snprintf(what, sizeof what, "NUMA node %u", numa[j]->os_index);
         rc = split_cores(p, numa[j]->cpuset, what, idx, m, taken, oversubscribe);
@@ -278,14 +273,33 @@ void pg_node_plan_free(pg_node_plan *p)
 }
 
 /* What this process was given (process-wide, like its binding). */
-static char applied_gpu[PG_BUSID_LEN], applied_nic[32];
-static int applied;
+static char chosen_gpu[PG_BUSID_LEN], chosen_nic[32];
+static int bound;
 
-const char *pg_placement_gpu_busid(void) { return applied_gpu[0] ? applied_gpu : NULL; }
-const char *pg_placement_nic(void) { return applied_nic[0] ? applied_nic : NULL; }
-int pg_placement_applied(void) { return applied; }
+const char *pg_placement_gpu_busid(void) { return chosen_gpu[0] ? chosen_gpu : NULL; }
+const char *pg_placement_nic(void) { return chosen_nic[0] ? chosen_nic : NULL; }
+int pg_placement_bound(void) { return bound; }
 
-int pg_node_plan_apply(const pg_node_plan *p, int slot, const char **note)
+int pg_node_plan_select(const pg_node_plan *p, int slot)
+{
+    const pg_topo *t = p->topo;
+    const pg_node_slot *s = &p->slots[slot];
+    chosen_gpu[0] = chosen_nic[0] = '\0';
+    if (!t->thissystem) return 0; /* bus ids of another machine */
+    if (s->gpu >= 0) snprintf(chosen_gpu, sizeof chosen_gpu, "%s", t->gpus[s->gpu].busid);
+    if (s->nic < 0) return 0;
+    const pg_topo_nic *n = &t->nics[s->nic];
+    snprintf(chosen_nic, sizeof chosen_nic, "%s", n->name);
+    if (p->use_gpus) {
+        char v[40];
+        snprintf(v, sizeof v, "=%s", n->kind == PG_NIC_RDMA ? n->name : n->netdev);
+        if (setenv(n->kind == PG_NIC_RDMA ? "NCCL_IB_HCA" : "NCCL_SOCKET_IFNAME", v, 0))
+            return pg_error(PG_ENOMEM, "placement: cannot set the NCCL NIC variable");
+    }
+    return 0;
+}
+
+int pg_node_plan_bind(const pg_node_plan *p, int slot, const char **note)
 {
     const pg_topo *t = p->topo;
     const pg_node_slot *s = &p->slots[slot];
@@ -303,17 +317,6 @@ int pg_node_plan_apply(const pg_node_plan *p, int slot, const char **note)
     if (hwloc_set_membind(t->hw, s->nodeset, HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET))
         *note = "memory binding refused by the system (cores are bound; memory follows first "
                 "touch)";
-    applied = 1;
-    applied_gpu[0] = applied_nic[0] = '\0';
-    if (s->gpu >= 0) snprintf(applied_gpu, sizeof applied_gpu, "%s", t->gpus[s->gpu].busid);
-    if (s->nic >= 0) {
-        const pg_topo_nic *n = &t->nics[s->nic];
-        snprintf(applied_nic, sizeof applied_nic, "%s", n->name);
-        if (p->use_gpus) {
-            char v[40];
-            snprintf(v, sizeof v, "=%s", n->kind == PG_NIC_RDMA ? n->name : n->netdev);
-            setenv(n->kind == PG_NIC_RDMA ? "NCCL_IB_HCA" : "NCCL_SOCKET_IFNAME", v, 0);
-        }
-    }
+    bound = 1;
     return 0;
 }

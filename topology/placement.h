@@ -21,8 +21,9 @@
  * than cores is an error unless oversubscribing is allowed: ranks then share
  * cores (consecutive slots share, each core carries ranks/cores of them).
  *
- * pg_node_plan_apply binds this process on the live machine and records the
- * chosen GPU and NIC for the backends (pg_placement_gpu_busid, NCCL_IB_HCA). */
+ * On the live machine pg_node_plan_select hands a slot's GPU and NIC to the
+ * backends (pg_placement_gpu_busid, NCCL_IB_HCA) and pg_node_plan_bind binds
+ * the process to its cores and memory. */
 #ifndef PG_PLACEMENT_H
 #define PG_PLACEMENT_H
 
@@ -30,7 +31,6 @@
 
 typedef struct pg_node_slot {
     int gpu;                 /* index into topo->gpus, -1 on CPU runs */
-    int domain;              /* index of the locality group the cores came from */
     hwloc_cpuset_t cpuset;   /* the slot's cores (every PU of each) */
     hwloc_nodeset_t nodeset; /* NUMA nodes for memory binding */
     int ncores;
@@ -54,24 +54,30 @@ int pg_node_plan_create(pg_node_plan **p, const pg_topo *t, int ranks, int use_g
                         int oversubscribe);
 void pg_node_plan_free(pg_node_plan *p);
 
+/* Hand slot `slot`'s devices on (live machine only; nothing for an XML
+ * topology): record its GPU bus id and NIC for pg_placement_gpu_busid and
+ * pg_placement_nic and, on GPU runs, tell NCCL the NIC (NCCL_IB_HCA=<=name>
+ * for RDMA NICs, NCCL_SOCKET_IFNAME=<=interface> for Ethernet; a value the
+ * user set is kept). Independent of CPU binding. */
+int pg_node_plan_select(const pg_node_plan *p, int slot);
+
 /* Bind the calling process to slot `slot`: CPU binding of the whole process
- * and memory binding to the slot's NUMA nodes, with hwloc. Records the GPU
- * bus id and NIC, and hands the NIC to NCCL (NCCL_IB_HCA for RDMA NICs,
- * NCCL_SOCKET_IFNAME for Ethernet; a value the user set is kept) on GPU
- * runs. Fails when the topology is not this machine or CPU binding fails;
- * memory binding that the system refuses (containers) is only noted in
- * *note (a static string, or NULL). */
-int pg_node_plan_apply(const pg_node_plan *p, int slot, const char **note);
+ * and memory binding (calling thread and threads it creates later) to the
+ * slot's NUMA nodes. Fails when the topology is not this machine or CPU
+ * binding fails; memory binding the system refuses (containers) is only
+ * noted in *note (a static string, or NULL). */
+int pg_node_plan_bind(const pg_node_plan *p, int slot, const char **note);
 
 /* This process's GPU, as a PCI bus id "dddd:bb:dd.f" (what
- * cudaDeviceGetByPCIBusId takes), after pg_node_plan_apply; NULL when none
- * was given (CPU run, or no placement). */
+ * cudaDeviceGetByPCIBusId takes), after pg_node_plan_select; NULL when none
+ * was chosen (CPU run, placement off, or an XML topology). The CUDA backend
+ * selects its device with it, falling back to the local rank when NULL. */
 const char *pg_placement_gpu_busid(void);
 
-/* This process's NIC name (mlx5_0, eth0) after pg_node_plan_apply, or NULL. */
+/* This process's NIC name (mlx5_0, eth0) after pg_node_plan_select, or NULL. */
 const char *pg_placement_nic(void);
 
-/* 1 once pg_node_plan_apply has bound this process. */
-int pg_placement_applied(void);
+/* 1 once pg_node_plan_bind has bound this process. */
+int pg_placement_bound(void);
 
 #endif

@@ -31,10 +31,15 @@ static void fill_row(pg_plan_row *w, const pg_plan *p, int r)
     }
 }
 
+/* Takes over a->traffic, also when it fails. */
 static pg_plan *plan_new(pg_plan_args *a, int size)
 {
     pg_plan *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
+    if (!p) {
+        pg_traffic_free(a->traffic);
+        a->traffic = NULL;
+        return NULL;
+    }
     p->traffic = a->traffic;
     a->traffic = NULL;
     p->size = size;
@@ -124,7 +129,7 @@ static int bind_self(pg_plan *p, const char *bind, int slot, char *why, size_t n
             return 0;
         }
         hwloc_cpuset_t cur = hwloc_bitmap_alloc();
-        int launcher = !pg_placement_applied() &&
+        int launcher = !pg_placement_bound() &&
                        !hwloc_get_cpubind(p->topo->hw, cur, HWLOC_CPUBIND_PROCESS) &&
                        !hwloc_bitmap_isincluded(hwloc_topology_get_allowed_cpuset(p->topo->hw), cur);
         hwloc_bitmap_free(cur);
@@ -134,7 +139,7 @@ static int bind_self(pg_plan *p, const char *bind, int slot, char *why, size_t n
         }
     }
     const char *note = NULL;
-    int rc = pg_node_plan_apply(p->node, slot, &note);
+    int rc = pg_node_plan_bind(p->node, slot, &note);
     if (!rc) snprintf(why, n, "%s", note ? "yes (cores; memory refused)" : "yes");
     return rc;
 }
@@ -148,7 +153,10 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     MPI_Comm_size(world, &size);
     pg_plan *p = plan_new(a, size);
     rc = p ? 0 : pg_error(PG_ENOMEM, "plan: out of memory");
-    if ((rc = pg_agree(world, rc, reporter))) return rc;
+    if ((rc = pg_agree(world, rc, reporter))) {
+        pg_plan_free(p);
+        return rc;
+    }
     p->live = 1;
 
     /* which node each rank is on, and its slot (local rank) there */
@@ -215,7 +223,8 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     int hlen = 0;
     MPI_Get_processor_name(host, &hlen);
     snprintf(row.host, sizeof row.host, "%.63s", host);
-    rc = bind_self(p, a->bind, lrank, row.bound, sizeof row.bound);
+    rc = pg_node_plan_select(p->node, lrank);
+    if (!rc) rc = bind_self(p, a->bind, lrank, row.bound, sizeof row.bound);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
     if (rank == 0 && !(p->rows = calloc((size_t)size, sizeof *p->rows))) MPI_Abort(world, 1);
     MPI_Gather(&row, (int)sizeof row, MPI_BYTE, p->rows, (int)sizeof row, MPI_BYTE, 0, world);
@@ -342,6 +351,7 @@ int pg_plan_print_json(const pg_plan *p, FILE *f)
     cJSON_AddNumberToObject(root, "nodes", p->nnodes);
     cJSON_AddNumberToObject(root, "ranks_per_node", p->ranks_per_node);
     cJSON_AddStringToObject(root, "device", p->use_gpus ? "gpu" : "cpu");
+    cJSON_AddBoolToObject(root, "dry_run", !p->live);
     cJSON_AddStringToObject(root, "order_requested", p->order);
     if (p->orders) cJSON_AddStringToObject(root, "order", p->orders->c[p->orders->chosen].name);
     if (p->note[0]) cJSON_AddStringToObject(root, "note", p->note);

@@ -135,7 +135,7 @@ static int blas_threads(const pg_run *r)
     cpu_set_t set;
     int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                             : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int t = pg_placement_applied() ? cores : cores / r->grid->local_size;
+    int t = pg_placement_bound() ? cores : cores / r->grid->local_size;
     return t > 0 ? t : 1;
 }
 

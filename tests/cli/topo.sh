@@ -73,6 +73,12 @@ timeout 120 "$MPIEXEC" -n 2 "$PIPEGRID" train --pp 2 --steps 2 --show-placement 
 grep -q "^order: auto chose " "$out/train.txt" || fail "train did not print the order choice"
 grep -Eq "^ +[01] .* (yes|no \()" "$out/train.txt" || fail "train did not print the rank table"
 
+# a launcher's binding (here taskset around mpiexec) is kept by placement.bind=auto
+if command -v taskset >/dev/null; then
+  taskset -c 0 timeout 120 "$MPIEXEC" -n 1 "$PIPEGRID" train --steps 1 --show-placement >"$out/ts.txt"
+  grep -q "no (launcher's binding kept)" "$out/ts.txt" || fail "launcher binding not kept"
+fi
+
 # an XML file from hwloc 3 (format 3.0), which hwloc 2 cannot read
 sed 's/<topology version="2.0">/<topology version="3.0">/' $T/hwloc-24em64t-2n6c2t-pci.xml >"$out/v3.xml"
 bash cli/expect_error.sh 0 "not a valid hwloc XML topology" -- topo --xml "$out/v3.xml"

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     sched_getaffinity(0, sizeof mine, &mine);
     MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0,
                MPI_COMM_WORLD);
-    int applied = pg_placement_applied(), any_gpu = pg_placement_gpu_busid() != NULL;
+    int applied = pg_placement_bound(), any_gpu = pg_placement_gpu_busid() != NULL;
     int unchanged = CPU_EQUAL(&mine, &before);
     int flags[3] = {applied, any_gpu, unchanged}, sums[3];
     MPI_Reduce(flags, sums, 3, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
