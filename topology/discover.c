@@ -254,38 +254,9 @@ static int fill_paths(pg_topo *t)
     return 0;
 }
 
-int pg_topo_load(pg_topo **out, const char *xml)
+/* Everything after hwloc_topology_load. */
+static int finish(pg_topo *t)
 {
-    *out = NULL;
-    pg_topo *t = calloc(1, sizeof *t);
-    if (!t) return pg_error(PG_ENOMEM, "topology: out of memory");
-    const char *env = getenv("HWLOC_XMLFILE");
-    snprintf(t->source, sizeof t->source, "%s",
-             xml ? xml : (env && *env ? env : "this machine"));
-    int rc = 0;
-    if (xml) {
-        FILE *f = fopen(xml, "rb");
-        if (!f) {
-            rc = pg_error(PG_EIO, "cannot open topology file '%s': %s", xml, strerror(errno));
-            goto fail;
-        }
-        fclose(f);
-    }
-    if (hwloc_topology_init(&t->hw)) {
-        rc = pg_error(PG_ENOMEM, "topology: hwloc_topology_init failed");
-        goto fail;
-    }
-    /* without this, PCI and OS devices are filtered out before we see them */
-    hwloc_topology_set_io_types_filter(t->hw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-    if ((xml && hwloc_topology_set_xml(t->hw, xml)) || hwloc_topology_load(t->hw)) {
-        rc = xml ? pg_error(PG_EFORMAT,
-                            "topology file '%s': not a valid hwloc XML topology (hwloc %s reads "
-                            "XML versions 1.x and 2.x)",
-                            xml, HWLOC_VERSION)
-                 : pg_error(PG_EIO, "topology: hwloc could not read %s: %s", t->source,
-                            strerror(errno));
-        goto fail;
-    }
     t->thissystem = hwloc_topology_is_thissystem(t->hw);
     t->nnuma = hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_NUMANODE);
     t->npackages = hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_PACKAGE);
@@ -295,16 +266,100 @@ int pg_topo_load(pg_topo **out, const char *xml)
         t->core_type = HWLOC_OBJ_PU;
         t->ncores = hwloc_get_nbobjs_by_type(t->hw, HWLOC_OBJ_PU);
     }
-    if (t->ncores <= 0) {
-        rc = pg_error(PG_EFORMAT, "topology %s: no cores or processing units", t->source);
+    if (t->ncores <= 0)
+        return pg_error(PG_EFORMAT, "topology %s: no cores or processing units", t->source);
+    int rc;
+    if ((rc = find_gpus(t)) || (rc = find_nics(t)) || (rc = fill_paths(t))) return rc;
+    return 0;
+}
+
+static pg_topo *topo_new(const char *source)
+{
+    pg_topo *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    snprintf(t->source, sizeof t->source, "%s", source);
+    if (hwloc_topology_init(&t->hw)) {
+        free(t);
+        return NULL;
+    }
+    /* without this, PCI and OS devices are filtered out before we see them */
+    hwloc_topology_set_io_types_filter(t->hw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    return t;
+}
+
+/* The live machine as XML, read once per process (discovering PCI devices
+ * takes tens of milliseconds, parsing this a fraction of one). */
+static char *live_xml;
+static int live_len;
+
+int pg_topo_load(pg_topo **out, const char *xml)
+{
+    *out = NULL;
+    const char *env = getenv("HWLOC_XMLFILE");
+    int live = !xml && !(env && *env);
+    if (live && live_xml) return pg_topo_load_exported(out, live_xml, live_len, "this machine", 1);
+    if (xml) {
+        FILE *f = fopen(xml, "rb");
+        if (!f) return pg_error(PG_EIO, "cannot open topology file '%s': %s", xml, strerror(errno));
+        fclose(f);
+    }
+    pg_topo *t = topo_new(xml ? xml : (env && *env ? env : "this machine"));
+    if (!t) return pg_error(PG_ENOMEM, "topology: out of memory");
+    int rc = 0;
+    if ((xml && hwloc_topology_set_xml(t->hw, xml)) || hwloc_topology_load(t->hw)) {
+        rc = xml ? pg_error(PG_EFORMAT,
+                            "topology file '%s': not a valid hwloc XML topology (hwloc %s reads "
+                            "XML versions 1.x and 2.x)",
+                            xml, HWLOC_VERSION)
+                 : pg_error(PG_EIO, "topology: hwloc could not read %s: %s", t->source,
+                            strerror(errno));
         goto fail;
     }
-    if ((rc = find_gpus(t)) || (rc = find_nics(t)) || (rc = fill_paths(t))) goto fail;
+    if ((rc = finish(t))) goto fail;
+    if (live) {
+        char *buf;
+        int len;
+        if (!hwloc_topology_export_xmlbuffer(t->hw, &buf, &len, 0)) {
+            if ((live_xml = malloc((size_t)len))) {
+                memcpy(live_xml, buf, (size_t)len);
+                live_len = len;
+            }
+            hwloc_free_xmlbuffer(t->hw, buf);
+        }
+    }
     *out = t;
     return 0;
 fail:
     pg_topo_free(t);
     return rc;
+}
+
+int pg_topo_export(const pg_topo *t, char **xml, int *len)
+{
+    if (hwloc_topology_export_xmlbuffer(t->hw, xml, len, 0))
+        return pg_error(PG_ENOMEM, "topology: cannot export %s as XML", t->source);
+    return 0;
+}
+
+void pg_topo_free_export(const pg_topo *t, char *xml) { hwloc_free_xmlbuffer(t->hw, xml); }
+
+int pg_topo_load_exported(pg_topo **out, const char *xml, int len, const char *source,
+                          int thissystem)
+{
+    *out = NULL;
+    pg_topo *t = topo_new(source);
+    if (!t) return pg_error(PG_ENOMEM, "topology: out of memory");
+    if (thissystem) hwloc_topology_set_flags(t->hw, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM);
+    int rc = 0;
+    if (hwloc_topology_set_xmlbuffer(t->hw, xml, len) || hwloc_topology_load(t->hw))
+        rc = pg_error(PG_EFORMAT, "topology: cannot load the XML of %s", source);
+    if (!rc) rc = finish(t);
+    if (rc) {
+        pg_topo_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
 }
 
 void pg_topo_free(pg_topo *t)

@@ -74,9 +74,19 @@ typedef struct pg_topo {
 } pg_topo;
 
 /* Load the node's topology: the live machine when xml is NULL (hwloc honours
- * HWLOC_XMLFILE then), else the XML file. Errors name the file. */
+ * HWLOC_XMLFILE then; the live machine is discovered once per process and
+ * kept), else the XML file. Errors name the file. */
 int pg_topo_load(pg_topo **t, const char *xml);
 void pg_topo_free(pg_topo *t);
+
+/* Share a loaded topology: pg_topo_export writes it as an XML buffer (free
+ * it with pg_topo_free_export), pg_topo_load_exported reads one back,
+ * naming it `source`; thissystem = 1 says it describes the calling machine,
+ * so that binding works (ranks of one node load it once and share it). */
+int pg_topo_export(const pg_topo *t, char **xml, int *len);
+void pg_topo_free_export(const pg_topo *t, char *xml);
+int pg_topo_load_exported(pg_topo **t, const char *xml, int len, const char *source,
+                          int thissystem);
 
 /* Short name of a path class: "SWITCH", "HOSTBRIDGE", "NUMA", "SYS". */
 const char *pg_path_name(pg_path p);

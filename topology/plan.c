@@ -144,6 +144,32 @@ static int bind_self(pg_plan *p, const char *bind, int slot, char *why, size_t n
     return rc;
 }
 
+/* The node's first rank reads the live topology and shares it as XML with
+ * the others on the node (collective over `local`). */
+static int load_node_topology(pg_plan *p, int lrank, MPI_Comm local)
+{
+    char *xml = NULL;
+    int head[2] = {0, 0}, rc = 0; /* result, XML length */
+    if (lrank == 0) {
+        rc = pg_topo_load(&p->topo, NULL);
+        if (!rc) rc = pg_topo_export(p->topo, &xml, &head[1]);
+        head[0] = rc;
+    }
+    MPI_Bcast(head, 2, MPI_INT, 0, local);
+    if (head[0]) return lrank == 0 ? rc : pg_error(head[0], "topology: the node's first rank "
+                                                            "could not read it");
+    char *buf = lrank == 0 ? xml : malloc((size_t)head[1]);
+    if (!buf) MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Bcast(buf, head[1], MPI_CHAR, 0, local);
+    if (lrank == 0) {
+        pg_topo_free_export(p->topo, xml);
+        return 0;
+    }
+    rc = pg_topo_load_exported(&p->topo, buf, head[1], "this machine", 1);
+    free(buf);
+    return rc;
+}
+
 int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
 {
     *out = NULL;
@@ -171,7 +197,6 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
         MPI_Comm_free(&leaders);
     }
     MPI_Bcast(&node, 1, MPI_INT, 0, local);
-    MPI_Comm_free(&local);
     me[0] = node;
     me[1] = lrank;
     int *pairs = malloc(sizeof(int) * 2 * (size_t)size);
@@ -189,7 +214,8 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     p->ranks_per_node = lsize;
     p->use_gpus = a->use_gpus;
 
-    rc = pg_topo_load(&p->topo, NULL);
+    rc = load_node_topology(p, lrank, local);
+    MPI_Comm_free(&local);
     if (!rc)
         rc = pg_node_plan_create(&p->node, p->topo, lsize, p->use_gpus, strcmp(a->bind, "cores"));
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
