@@ -69,6 +69,7 @@ int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *repor
     if ((rc = place(r, world, reporter))) goto fail;
     pg_grid_order_fn order = r->plan ? pg_grid_order_cells
                                      : pg_grid_order_by_name(r->cfg.parallel.order);
+    if (!order) order = pg_grid_order_replica_major; /* auto without a plan: a grid error follows */
     rc = pg_grid_create(&r->grid, world, r->cfg.parallel.pp, r->cfg.parallel.dp, order,
                         r->plan ? r->plan->cell : NULL);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
