@@ -65,6 +65,9 @@ static const key_def KEYS[] = {
       "node topology, docs/placement.md) | replica-major (rank = replica*pp + stage: a "
       "pipeline on consecutive ranks, so on one node) | stage-major (rank = stage*dp + "
       "replica: a stage group on consecutive ranks)"),
+    K("parallel", "bucket_mb", T_DOUBLE, parallel.bucket_mb, "1",
+      "gradient allreduce bucket size in MiB: buckets launch during the last backward, "
+      "from the last layer back (0 = one bucket per stage, launched after its backward)"),
     K("placement", "bind", T_STR, placement.bind, "auto",
       "auto (bind each rank to its cores and NUMA memory when every rank of the node gets "
       "its own core and no launcher bound it) | cores (always; error when oversubscribed) "
@@ -76,6 +79,9 @@ static const key_def KEYS[] = {
     K("runtime", "device", T_STR, runtime.device, "cpu", "compute backend: cpu"),
     K("runtime", "threads", T_INT, runtime.threads, "0",
       "BLAS threads per rank (0 = cores per node / ranks per node)"),
+    K("runtime", "peak_gflops", T_DOUBLE, runtime.peak_gflops, "0",
+      "peak GFLOP/s of one rank's device, the denominator of MFU in --metrics "
+      "(0 = MFU not reported)"),
     K("runtime", "timeout", T_DOUBLE, runtime.timeout, "300",
       "watchdog: seconds any wait may take before the job is ended"),
 };
@@ -343,6 +349,12 @@ int pg_config_check(const pg_config *c)
     if (!(c->placement.cross_rail > 0) || c->placement.cross_rail > 1)
         return pg_error(PG_EINVAL, "placement.cross_rail: must lie in (0, 1], got %g",
                         c->placement.cross_rail);
+    if (!(c->parallel.bucket_mb >= 0) || c->parallel.bucket_mb > 65536)
+        return pg_error(PG_EINVAL, "parallel.bucket_mb: must lie in [0, 65536] MiB, got %g",
+                        c->parallel.bucket_mb);
+    if (!(c->runtime.peak_gflops >= 0))
+        return pg_error(PG_EINVAL, "runtime.peak_gflops: must be >= 0, got %g",
+                        c->runtime.peak_gflops);
     if (c->model.input_dim < 1)
         return pg_error(PG_EINVAL, "model.input_dim: must be >= 1, got %d", c->model.input_dim);
     if (c->data.teacher_hidden < 1)

@@ -43,6 +43,7 @@ typedef struct pg_config {
         char schedule[PG_STR_SHORT];  /* gpipe | 1f1b */
         char partition[PG_STR_LONG];  /* auto | uniform | comma list of layers per stage */
         char order[PG_STR_SHORT];     /* auto | replica-major | stage-major */
+        double bucket_mb;             /* gradient allreduce bucket, MiB (0 = one per stage) */
     } parallel;
     struct {
         char bind[PG_STR_SHORT]; /* auto | cores | none */
@@ -53,6 +54,7 @@ typedef struct pg_config {
         char device[PG_STR_SHORT]; /* cpu (cuda when built) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
         double timeout;            /* watchdog, seconds a wait may take */
+        double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
     } runtime;
 } pg_config;
 

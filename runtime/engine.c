@@ -1,21 +1,25 @@
 /* engine.c: the schedule executor (see engine.h). */
 #include "engine.h"
 
+#include "../collectives/buckets.h"
 #include "error.h"
+#include "trace.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
-/* An operation in flight: a send or receive of one microbatch's activation or
- * gradient, or a stage's gradient allreduce. */
+/* A transfer in flight: a send or receive of one microbatch's activation or
+ * gradient. */
 typedef struct pending {
     pg_req req;
-    int kind; /* PG_SEND_F, PG_SEND_B, PG_RECV_F, PG_RECV_B, PG_REDUCE */
+    int kind; /* PG_SEND_F, PG_SEND_B, PG_RECV_F, PG_RECV_B */
     int stage, mb;
     pg_slot *slot; /* sends: the slot they read */
     pg_comm *comm;
+    double t_post, t_done; /* t_done: when a test saw it finish, 0 before */
 } pending;
 
 struct pg_engine {
@@ -30,6 +34,11 @@ struct pg_engine {
     pg_stage **stages;
     int *local_of; /* [nstages] local index or -1 */
     unsigned char *last_use; /* [len] action i is the last to touch its slot */
+    unsigned char *final_grad; /* [len] action i is its stage's last weight-gradient one */
+    unsigned char *posted;   /* [len] RECV action i was posted ahead of its turn */
+    pg_buckets **buckets;    /* [nlocal] gradient buckets (dp > 1), else NULL */
+    int grad_stage;          /* stage whose final weight gradients are running, or -1 */
+    int hook_rc;             /* first error raised inside the layer hook */
     pg_optim *optim;
     int steps_done;
     int G, M, b; /* global batch, microbatches, samples per microbatch */
@@ -44,6 +53,8 @@ struct pg_engine {
     double recv_wait;     /* blocked on pipeline neighbours' messages */
     double exposed_comm;  /* blocked on gradient allreduce at the step end */
 };
+
+static int progress(pg_engine *e);
 
 /* ---- helpers ---- */
 
@@ -97,11 +108,6 @@ static void describe(const pg_engine *e, const pending *p, char *buf, size_t n)
 {
     char act[32];
     pg_action_str((pg_action){p->kind, p->stage, p->mb}, act);
-    if (p->kind == PG_REDUCE) {
-        snprintf(buf, n, "%s: gradient allreduce of stage %d over %d replicas", act, p->stage,
-                 e->grid->dp);
-        return;
-    }
     int peer_stage = (p->kind == PG_SEND_F || p->kind == PG_RECV_B) ? p->stage + 1 : p->stage - 1;
     int peer = pg_grid_rank_at(e->grid, e->sched->stage_rank[peer_stage], e->grid->replica);
     snprintf(buf, n, "%s (microbatch %d, %s rank %d)", act, p->mb,
@@ -118,6 +124,11 @@ static int complete(pg_engine *e, int i, double *waited)
     int rc = pg_wait(p.comm, &p.req, e->cfg->runtime.timeout, what, waited);
     if (rc) return rc;
     drop_pending(e, i);
+    if (pg_trace_on()) {
+        int send = p.kind == PG_SEND_F || p.kind == PG_SEND_B;
+        pg_trace_span(send ? PG_SPAN_SEND : PG_SPAN_RECV, p.t_post, p.t_done ? p.t_done : pg_now(),
+                      p.stage, p.mb, p.kind);
+    }
     if (p.slot && --p.slot->pending_sends == 0) maybe_release(e, p.stage, p.slot);
     return 0;
 }
@@ -129,27 +140,62 @@ static int find_pending(const pg_engine *e, int kind, int stage, int mb)
     return -1;
 }
 
-/* Test finished sends without blocking, so their slots can be reused. */
-static int poll_sends(pg_engine *e)
+/* Test the transfers in flight without blocking (this is also what drives
+ * MPI's progress between actions and between layers): finished sends are
+ * forgotten so their slots can be reused; finished receives stay pending,
+ * inactive, until their consumer collects them. */
+static int poll_p2p(pg_engine *e)
 {
     for (int i = 0; i < e->npend;) {
         pending *p = &e->pend[i];
-        if (p->kind != PG_SEND_F && p->kind != PG_SEND_B) {
+        if (!p->req.active) {
             i++;
             continue;
         }
         int done = 0, rc = p->comm->ops->test(p->comm, &p->req, &done);
         if (rc) return rc;
-        if (!done) {
+        if (done) p->t_done = pg_now();
+        if (!done || (p->kind != PG_SEND_F && p->kind != PG_SEND_B)) {
             i++;
             continue;
         }
         pg_slot *sl = p->slot;
         int stage = p->stage;
+        pg_trace_span(PG_SPAN_SEND, p->t_post, p->t_done, p->stage, p->mb, p->kind);
         drop_pending(e, i);
         if (--sl->pending_sends == 0) maybe_release(e, stage, sl);
     }
     return 0;
+}
+
+/* Test everything in flight: transfers and gradient buckets. */
+static int progress(pg_engine *e)
+{
+    int rc = poll_p2p(e);
+    for (int i = 0; i < e->nlocal && !rc; i++)
+        if (e->buckets[i]) rc = pg_buckets_poll(e->buckets[i]);
+    return rc;
+}
+
+/* The stage hook (stage.h), after every layer: when the layer just finished
+ * the last weight-gradient accumulation of its stage this step, the
+ * gradients of it and of every later layer are final, so the buckets they
+ * fill start their allreduce; then drive whatever is in flight. */
+static void after_layer(void *ctx, pg_stage *st, int k, int weight)
+{
+    pg_engine *e = ctx;
+    if (e->hook_rc) return;
+    pg_buckets *b = e->buckets[e->local_of[st->id]];
+    int rc = 0;
+    if (b && weight && st->id == e->grad_stage) {
+        size_t off = 0; /* first gradient of layer k: layers are laid out in order */
+        for (int j = 0; j < k; j++)
+            for (int p = 0; p < st->layers[j].nparams; p++) off += st->layers[j].params[p].n;
+        e->ops->sync();
+        rc = pg_buckets_ready(b, off);
+    }
+    if (!rc) rc = progress(e);
+    e->hook_rc = rc;
 }
 
 static pg_slot *slot_for(pg_engine *e, int stage, int mb)
@@ -172,6 +218,7 @@ static int load_batch(pg_engine *e, pg_stage *st, pg_slot *sl, int mb)
     size_t rows = (size_t)e->b * (size_t)m->T;
     int feats = first && m->input == PG_INPUT_FEATURES, toks = first && !feats;
     int ftarget = last && m->target == PG_TARGET_FLOAT, labels = last && !ftarget;
+    double t0 = pg_now();
     int rc = e->data->get(e->data, sample, e->b, feats ? e->hx : NULL, toks ? e->htokens : NULL,
                           ftarget ? e->htarget : NULL, labels ? e->hlabels : NULL);
     if (rc) return rc;
@@ -179,6 +226,7 @@ static int load_batch(pg_engine *e, pg_stage *st, pg_slot *sl, int mb)
     if (toks) e->ops->upload(sl->tokens, e->htokens, sizeof(int) * rows);
     if (ftarget) e->ops->upload(sl->target, e->htarget, sizeof(float) * rows * m->target_width);
     if (labels) e->ops->upload(sl->labels, e->hlabels, sizeof(int) * rows);
+    pg_trace_span(PG_SPAN_DATA, t0, pg_now(), st->id, mb, -1);
     return 0;
 }
 
@@ -189,8 +237,8 @@ static int post(pg_engine *e, int kind, int stage, int mb, float *buf, size_t n,
     int peer_stage = (kind == PG_SEND_F || kind == PG_RECV_B) ? stage + 1 : stage - 1;
     int peer = e->sched->stage_rank[peer_stage];
     int tag = tag_of(e, kind, stage, mb);
-    pending p = {.kind = kind, .stage = stage, .mb = mb, .comm = e->pipe};
-    pending *q;
+    pending p = {.kind = kind, .stage = stage, .mb = mb, .comm = e->pipe, .t_post = pg_now()};
+    pending *q = NULL;
     int rc = push_pending(e, p, &q);
     if (rc) return rc;
     if (kind == PG_SEND_F || kind == PG_SEND_B) {
@@ -206,9 +254,10 @@ static int wait_recv(pg_engine *e, int kind, int stage, int mb)
 {
     int i = find_pending(e, kind, stage, mb);
     if (i < 0) return 0;
-    double waited;
+    double waited, t0 = pg_now();
     int rc = complete(e, i, &waited);
     e->recv_wait += waited;
+    if (waited > 0) pg_trace_span(PG_SPAN_WAIT, t0, pg_now(), stage, mb, kind);
     return rc;
 }
 
@@ -225,7 +274,9 @@ static int do_forward(pg_engine *e, int stage, int mb)
     double t0 = pg_now();
     pg_stage_forward(st, sl, &desc);
     e->ops->sync();
-    e->compute += pg_now() - t0;
+    double t1 = pg_now();
+    e->compute += t1 - t0;
+    pg_trace_span(PG_SPAN_FORWARD, t0, t1, stage, mb, PG_F);
     size_t rows = (size_t)pg_rows(desc.shape);
     if (pg_stage_is_last(st)) {
         e->ops->download(e->hlosses, sl->losses, sizeof(float) * rows);
@@ -254,7 +305,11 @@ static int do_backward(pg_engine *e, int kind, int stage, int mb)
     if (kind != PG_W) pg_stage_backward_input(st, sl, &desc, !pg_stage_is_first(st));
     if (kind != PG_I) pg_stage_backward_weight(st, sl, &desc);
     e->ops->sync();
-    e->compute += pg_now() - t0;
+    double t1 = pg_now();
+    e->compute += t1 - t0;
+    pg_trace_span(kind == PG_B ? PG_SPAN_BACKWARD : kind == PG_I ? PG_SPAN_BACKWARD_I
+                                                                 : PG_SPAN_BACKWARD_W,
+                  t0, t1, stage, mb, kind);
     if (kind != PG_W && !pg_stage_is_first(st) && local(e, stage - 1)) {
         /* hand the input gradient to the previous stage here */
         pg_stage *prev = local(e, stage - 1);
@@ -265,15 +320,14 @@ static int do_backward(pg_engine *e, int kind, int stage, int mb)
     return 0;
 }
 
+/* The stage's gradients are final: launch the buckets the backward has not
+ * launched yet (all of them with one bucket, parallel.bucket_mb = 0). */
 static int do_reduce(pg_engine *e, int stage)
 {
-    if (e->grid->dp == 1) return 0;
-    pg_stage *st = local(e, stage);
-    pending p = {.kind = PG_REDUCE, .stage = stage, .mb = -1, .comm = e->group};
-    pending *q;
-    int rc = push_pending(e, p, &q);
-    if (rc) return rc;
-    return e->group->ops->iallreduce(e->group, st->grads, st->nparams, &q->req);
+    pg_buckets *b = e->buckets[e->local_of[stage]];
+    if (!b) return 0;
+    e->ops->sync();
+    return pg_buckets_ready(b, 0);
 }
 
 /* Sum and max of small double vectors over the world, both in flight at once. */
@@ -286,38 +340,61 @@ static int world_stats(pg_engine *e, double *sum, int nsum, double *max, int nma
                        "the step-end allreduce (loss, gradient norm) with all ranks");
 }
 
+/* Peak resident memory of this process, MiB. */
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
+}
+
 static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
 {
     int rc;
+    /* sends still in flight, then the gradient buckets (exposed allreduce) */
     while (e->npend > 0) {
-        double waited;
-        int reduce = e->pend[e->npend - 1].kind == PG_REDUCE;
+        double waited, tw = pg_now();
+        pending *p = &e->pend[e->npend - 1];
+        int stage = p->stage, mb = p->mb, kind = p->kind;
         if ((rc = complete(e, e->npend - 1, &waited))) return rc;
-        if (reduce) e->exposed_comm += waited;
+        if (waited > 0) pg_trace_span(PG_SPAN_WAIT_SEND, tw, pg_now(), stage, mb, kind);
+    }
+    for (int i = 0; i < e->nlocal; i++) {
+        double waited;
+        if (e->buckets[i] &&
+            (rc = pg_buckets_finish(e->buckets[i], e->cfg->runtime.timeout, &waited)))
+            return rc;
+        if (e->buckets[i]) e->exposed_comm += waited;
     }
     /* per-stage gradient sums of squares (replica 0 contributes, gradients
      * being equal on all replicas after the allreduce), the loss sum (all
-     * last-stage ranks), and time accounting; arrival = seconds from the step
-     * start to here, whose maximum over ranks tells each rank how long it
-     * waits for the slowest one */
+     * last-stage ranks), compute and exposed-communication time; the max of
+     * peak memory */
     int S = e->sched->nstages;
-    enum { LOSS, COMPUTE, RECV_WAIT, ARRIVAL, EXPOSED, NSTAT };
+    enum { LOSS, COMPUTE, EXPOSED, NSTAT };
     double *v = calloc((size_t)S + NSTAT, sizeof(double));
     if (!v) return pg_error(PG_ENOMEM, "engine: out of memory");
     if (e->grid->replica == 0)
         for (int i = 0; i < e->nlocal; i++)
             v[e->stages[i]->id] = e->ops->sumsq(e->stages[i]->grads, e->stages[i]->nparams);
-    double arrival = pg_now() - t0;
     v[S + LOSS] = e->loss_sum;
     v[S + COMPUTE] = e->compute;
-    v[S + RECV_WAIT] = e->recv_wait;
-    v[S + ARRIVAL] = arrival;
     v[S + EXPOSED] = e->exposed_comm;
-    double slowest = arrival;
-    if ((rc = world_stats(e, v, S + NSTAT, &slowest, 1))) {
+    double peak = peak_rss_mb(), ts = pg_now();
+    rc = world_stats(e, v, S + NSTAT, &peak, 1);
+    double tsync = pg_now();
+    pg_trace_span(PG_SPAN_SYNC, ts, tsync, -1, -1, -1);
+    if (rc) {
         free(v);
         return rc;
     }
+    /* bubble: the share of this rank's step, up to the end of the stats
+     * allreduce, it spent waiting on others (blocked receives, then the wait
+     * for the slowest rank in that allreduce), both measured on this rank, so
+     * it lies in [0, 1]; averaged over ranks by a second small allreduce that
+     * runs while the optimizer works */
+    double bubble = tsync > t0 ? (e->recv_wait + (tsync - ts)) / (tsync - t0) : 0.0;
+    MPI_Request breq;
+    MPI_Iallreduce(MPI_IN_PLACE, &bubble, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &breq);
     double sumsq = 0.0;
     for (int s = 0; s < S; s++) sumsq += v[s];
     double norm = sqrt(sumsq), n = e->grid->size;
@@ -326,42 +403,77 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     out->grad_norm = norm;
     out->compute_time = v[S + COMPUTE] / n;
     out->exposed_comm = v[S + EXPOSED] / n;
-    /* waiting on neighbours: blocked receives plus the wait at the step end
-     * for the slowest rank, averaged over ranks */
-    double waiting = (v[S + RECV_WAIT] + n * slowest - v[S + ARRIVAL]) / n;
+    out->peak_mem_mb = peak;
     free(v);
     out->lr = pg_optim_lr(e->cfg, e->steps_done);
     out->nonfinite = !isfinite(norm) || !isfinite(out->loss);
     if (!out->nonfinite) {
+        double to = pg_now();
         double clip = e->cfg->optim.clip_norm;
         float scale = (clip > 0 && norm > clip) ? (float)(clip / (norm + 1e-6)) : 1.0f;
         pg_optim_step(e->optim, out->lr, scale);
         e->ops->sync();
+        pg_trace_span(PG_SPAN_OPTIMIZER, to, pg_now(), -1, -1, -1);
     }
+    if ((rc = pg_wait_mpi(&breq, 1, e->cfg->runtime.timeout, "the bubble allreduce")))
+        return rc;
     e->steps_done++;
     out->step = e->steps_done;
     out->step_time = pg_now() - t0;
-    out->bubble = out->step_time > 0 ? waiting / out->step_time : 0.0;
+    out->bubble = bubble / n;
     out->samples_per_s = out->step_time > 0 ? e->G / out->step_time : 0.0;
+    return 0;
+}
+
+/* Post the receives that the next compute action after action i will wait
+ * on, so they are in flight while action i computes. */
+static int post_ahead(pg_engine *e, int i)
+{
+    int r = e->grid->stage, len = e->sched->len[r];
+    const pg_action *acts = e->sched->acts[r];
+    size_t rows = (size_t)e->b * e->model->T;
+    for (int j = i + 1; j < len && !pg_act_is_compute(acts[j].kind); j++) {
+        pg_action a = acts[j];
+        if (a.kind != PG_RECV_F && a.kind != PG_RECV_B) continue;
+        pg_stage *st = local(e, a.stage);
+        pg_slot *sl = slot_for(e, a.stage, a.mb);
+        if (!sl) return PG_ENOMEM;
+        int rc = a.kind == PG_RECV_F
+                     ? post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl)
+                     : post(e, a.kind, a.stage, a.mb, sl->grad[st->nlayers],
+                            rows * pg_stage_out_width(st), sl);
+        if (rc) return rc;
+        e->posted[j] = 1;
+    }
     return 0;
 }
 
 int pg_engine_step(pg_engine *e, pg_step_stats *out)
 {
     double t0 = pg_now();
+    pg_trace_step(e->steps_done + 1, t0);
     e->compute = e->loss_sum = e->recv_wait = e->exposed_comm = 0.0;
+    e->hook_rc = 0;
     for (int i = 0; i < e->nlocal; i++) pg_stage_zero_grads(e->stages[i]);
     int r = e->grid->stage, rc = 0;
+    memset(e->posted, 0, (size_t)e->sched->len[r]);
     for (int i = 0; i < e->sched->len[r] && !rc; i++) {
         pg_action a = e->sched->acts[r][i];
         pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
         size_t rows = (size_t)e->b * e->model->T;
         pg_slot *sl;
+        if (pg_act_is_compute(a.kind) && (rc = post_ahead(e, i))) break;
+        if (e->posted[i]) goto next;
         switch (a.kind) {
         case PG_F: rc = do_forward(e, a.stage, a.mb); break;
         case PG_B:
         case PG_I:
-        case PG_W: rc = do_backward(e, a.kind, a.stage, a.mb); break;
+        case PG_W:
+            e->grad_stage = e->final_grad[i] ? a.stage : -1;
+            rc = do_backward(e, a.kind, a.stage, a.mb);
+            e->grad_stage = -1;
+            if (!rc) rc = e->hook_rc;
+            break;
         case PG_RECV_F:
             if (!(sl = slot_for(e, a.stage, a.mb))) return PG_ENOMEM;
             rc = post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl);
@@ -385,6 +497,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         case PG_REDUCE: rc = do_reduce(e, a.stage); break;
         case PG_OPTIM: rc = finish_step(e, out, t0); break;
         }
+    next:
         if (!rc && e->last_use[i]) {
             /* nothing later in the step reads this microbatch's slot: free it
              * as soon as its sends have completed */
@@ -392,7 +505,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
             sl->finished = 1;
             maybe_release(e, a.stage, sl);
         }
-        if (!rc) rc = poll_sends(e);
+        if (!rc) rc = progress(e);
     }
     return rc;
 }
@@ -448,7 +561,25 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     int len = a->sched->len[g->stage];
     const pg_action *acts = a->sched->acts[g->stage];
     e->last_use = calloc((size_t)len + 1, 1);
-    if (!e->last_use) goto nomem;
+    e->final_grad = calloc((size_t)len + 1, 1);
+    e->posted = calloc((size_t)len + 1, 1);
+    e->buckets = calloc((size_t)S, sizeof(pg_buckets *));
+    if (!e->last_use || !e->final_grad || !e->posted || !e->buckets) goto nomem;
+    e->grad_stage = -1;
+    for (int i = 0; i < e->nlocal; i++) {
+        pg_stage *st = e->stages[i];
+        st->after_layer = after_layer;
+        st->hook_ctx = e;
+        size_t bucket = (size_t)(a->cfg->parallel.bucket_mb * 1024 * 1024 / sizeof(float));
+        if (g->dp > 1 && (rc = pg_buckets_create(&e->buckets[i], e->group, st->grads,
+                                                 st->nparams, bucket, st->id)))
+            goto fail;
+        int last = -1;
+        for (int j = 0; j < len; j++)
+            if (acts[j].stage == st->id && (acts[j].kind == PG_B || acts[j].kind == PG_W))
+                last = j;
+        if (last >= 0) e->final_grad[last] = 1;
+    }
     for (int i = 0; i < len; i++) {
         if (acts[i].mb < 0) continue;
         int later = 0;
@@ -480,6 +611,10 @@ void pg_engine_free(pg_engine *e)
     free(e->stages);
     free(e->local_of);
     free(e->last_use);
+    free(e->final_grad);
+    free(e->posted);
+    for (int i = 0; e->buckets && i < e->nlocal; i++) pg_buckets_free(e->buckets[i]);
+    free(e->buckets);
     pg_comm_destroy(e->pipe);
     pg_comm_destroy(e->group);
     free(e->pend);

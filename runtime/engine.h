@@ -4,7 +4,8 @@
  * groups. A step runs the rank's action list: forwards and backwards on the
  * local stages, non-blocking sends and receives of activations and gradients
  * to pipeline neighbours (local hand-offs when both stages live here),
- * gradient allreduce within each stage group, and at OPTIM one small world
+ * gradient allreduce within each stage group in buckets launched during the
+ * last backward (collectives/buckets.h), and at OPTIM one small world
  * allreduce (loss, per-stage gradient norms, compute time) followed by
  * clipping and the optimizer update. */
 #ifndef PG_ENGINE_H
@@ -41,10 +42,13 @@ typedef struct pg_step_stats {
     double lr;
     double step_time;    /* seconds, this rank */
     double compute_time; /* seconds of F/B/I/W, mean over ranks */
-    double bubble;       /* share of the step waiting on pipeline neighbours (blocked
-                            receives + waiting for the slowest rank at the step end),
-                            mean over ranks */
-    double exposed_comm; /* seconds blocked on gradient allreduce, mean over ranks */
+    double bubble;       /* share of the step waiting on other ranks, in [0, 1]: per
+                            rank (blocked receives + waiting for the slowest rank in
+                            the step-end allreduce) / (its time from step start to
+                            the end of that allreduce), mean over ranks */
+    double exposed_comm; /* seconds blocked on gradient allreduce after the last
+                            backward (not hidden behind it), mean over ranks */
+    double peak_mem_mb;  /* peak resident memory, MiB, max over ranks */
     double samples_per_s;
     int nonfinite;       /* loss or gradients were NaN/Inf; the update was skipped */
 } pg_step_stats;

@@ -199,6 +199,7 @@ void pg_stage_forward(pg_stage *st, pg_slot *sl, const pg_mb *mb)
     for (int k = 0; k < st->nlayers; k++) {
         pg_layer *l = &st->layers[k];
         l->kind->forward(l, st->ops, &m, sl->act[k], sl->act[k + 1], sl->saved[k]);
+        if (st->after_layer) st->after_layer(st->hook_ctx, st, k, 0);
     }
 }
 
@@ -210,6 +211,7 @@ void pg_stage_backward_input(pg_stage *st, pg_slot *sl, const pg_mb *mb, int nee
         float *din = (k > 0 || need_input_grad) ? sl->grad[k] : NULL;
         l->kind->backward_input(l, st->ops, &m, sl->act[k], sl->saved[k], sl->grad[k + 1], din,
                                 sl->gsaved[k]);
+        if (st->after_layer) st->after_layer(st->hook_ctx, st, k, 0);
     }
 }
 
@@ -220,6 +222,7 @@ void pg_stage_backward_weight(pg_stage *st, pg_slot *sl, const pg_mb *mb)
         pg_layer *l = &st->layers[k];
         l->kind->backward_weight(l, st->ops, &m, sl->act[k], sl->saved[k], sl->grad[k + 1],
                                  sl->gsaved[k]);
+        if (st->after_layer) st->after_layer(st->hook_ctx, st, k, 1);
     }
 }
 

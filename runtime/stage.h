@@ -40,6 +40,11 @@ typedef struct pg_stage {
     float *params, *grads;
     int nslots;
     pg_slot **slots;     /* grown on demand; peak = in-flight microbatches */
+    /* optional hook, called after each layer k of a forward (weight = 0),
+     * backward_input (0) or backward_weight (1): the engine launches gradient
+     * buckets and drives communication from it */
+    void (*after_layer)(void *ctx, struct pg_stage *st, int k, int weight);
+    void *hook_ctx;
     size_t slot_bytes_peak;
 } pg_stage;
 
