@@ -30,8 +30,22 @@ static const key_def KEYS[] = {
     K("model", "input_dim", T_INT, model.input_dim, "32", "input features per sample (mlp)"),
     K("model", "layers", T_STR, model.layers, "linear:128 gelu resmlp:256 resmlp:256 resmlp:256 layernorm linear:64 gelu linear:8 mse",
       "layer list, e.g. 'linear:64 gelu resmlp:128 layernorm linear:8 mse' (docs/config.md)"),
+    K("model", "vocab", T_INT, model.vocab, "256",
+      "gpt: vocabulary size (256 = byte-level tokens); the dataset's must not exceed it"),
+    K("model", "ctx", T_INT, model.ctx, "64", "gpt: context length T (tokens per sample)"),
+    K("model", "depth", T_INT, model.depth, "4", "gpt: transformer blocks (n_layer)"),
+    K("model", "heads", T_INT, model.heads, "4", "gpt: attention heads per block (n_head)"),
+    K("model", "width", T_INT, model.width, "64", "gpt: model width C (n_embd)"),
+    K("model", "tied", T_INT, model.tied, "1",
+      "gpt: 1 = the LM head reuses the token embedding (GPT-2), 0 = its own matrix"),
     K("data", "source", T_STR, data.source, "teacher",
-      "teacher: a fixed random network labels random inputs"),
+      "teacher: a fixed random network labels random inputs (mlp) | tokens: windows of "
+      "a token dataset (gpt)"),
+    K("data", "path", T_STR, data.path, "",
+      "tokens: HDF5 token dataset (pipegrid prep); empty = the built-in corpus "
+      "(/usr/share/common-licenses, byte-level)"),
+    K("data", "val_fraction", T_DOUBLE, data.val_fraction, "0.1",
+      "tokens: share of the token stream (its end) held out for validation"),
     K("data", "teacher_hidden", T_INT, data.teacher_hidden, "64", "teacher's hidden width"),
     K("data", "seed", T_LONG, data.seed, "1234", "seed of the task (teacher, samples)"),
     K("train", "steps", T_INT, train.steps, "300", "optimizer steps"),
@@ -41,6 +55,10 @@ static const key_def KEYS[] = {
       "microbatches per replica per step; must divide batch_size/dp"),
     K("train", "seed", T_LONG, train.seed, "42", "seed of the initial weights"),
     K("train", "log_every", T_INT, train.log_every, "10", "log a line every N steps"),
+    K("train", "eval_every", T_INT, train.eval_every, "50",
+      "validation loss every N steps and at the end (0 = never; needs a validation split)"),
+    K("train", "eval_batches", T_INT, train.eval_batches, "4",
+      "global batches of validation samples per evaluation"),
     K("optim", "name", T_STR, optim.name, "adamw", "adamw | sgd (with momentum)"),
     K("optim", "lr", T_DOUBLE, optim.lr, "0.002", "peak learning rate"),
     K("optim", "beta1", T_DOUBLE, optim.beta1, "0.9", "AdamW beta1"),
@@ -317,17 +335,17 @@ static int one_of(const char *v, const char *const *names)
 
 int pg_config_check(const pg_config *c)
 {
-    static const char *const types[] = {"mlp", NULL};
-    static const char *const sources[] = {"teacher", NULL};
+    static const char *const types[] = {"mlp", "gpt", NULL};
+    static const char *const sources[] = {"teacher", "tokens", NULL};
     static const char *const optims[] = {"adamw", "sgd", NULL};
     static const char *const decays[] = {"none", "cosine", NULL};
     static const char *const orders[] = {"auto", "replica-major", "stage-major", NULL};
     static const char *const binds[] = {"auto", "cores", "none", NULL};
     if (!one_of(c->model.type, types))
-        return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp)",
+        return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp or gpt)",
                         c->model.type);
     if (!one_of(c->data.source, sources))
-        return pg_error(PG_EINVAL, "data.source: unknown data source '%s' (expected teacher)",
+        return pg_error(PG_EINVAL, "data.source: unknown data source '%s' (expected teacher or tokens)",
                         c->data.source);
     if (!one_of(c->optim.name, optims))
         return pg_error(PG_EINVAL, "optim.name: unknown optimizer '%s' (expected adamw or sgd)",
@@ -357,6 +375,30 @@ int pg_config_check(const pg_config *c)
                         c->runtime.peak_gflops);
     if (c->model.input_dim < 1)
         return pg_error(PG_EINVAL, "model.input_dim: must be >= 1, got %d", c->model.input_dim);
+    if (!strcmp(c->model.type, "gpt")) {
+        if (c->model.vocab < 2 || c->model.vocab > (1 << 24))
+            return pg_error(PG_EINVAL, "model.vocab: must lie in [2, 16777216], got %d",
+                            c->model.vocab);
+        if (c->model.ctx < 1 || c->model.ctx > 65536)
+            return pg_error(PG_EINVAL, "model.ctx: must lie in [1, 65536], got %d", c->model.ctx);
+        if (c->model.depth < 1 || c->model.depth > 1024)
+            return pg_error(PG_EINVAL, "model.depth: must lie in [1, 1024], got %d",
+                            c->model.depth);
+        if (c->model.heads < 1 || c->model.width < 1 || c->model.width > 65536 ||
+            c->model.width % c->model.heads)
+            return pg_error(PG_EINVAL,
+                            "model.width=%d must be positive and divisible by model.heads=%d",
+                            c->model.width, c->model.heads);
+        if (c->model.tied != 0 && c->model.tied != 1)
+            return pg_error(PG_EINVAL, "model.tied: expected 0 or 1, got %d", c->model.tied);
+    }
+    if (!(c->data.val_fraction >= 0 && c->data.val_fraction < 1))
+        return pg_error(PG_EINVAL, "data.val_fraction: must lie in [0, 1), got %g",
+                        c->data.val_fraction);
+    if (c->train.eval_every < 0 || c->train.eval_batches < 1)
+        return pg_error(PG_EINVAL, "train.eval_every must be >= 0 and train.eval_batches >= 1, "
+                                   "got %d and %d",
+                        c->train.eval_every, c->train.eval_batches);
     if (c->data.teacher_hidden < 1)
         return pg_error(PG_EINVAL, "data.teacher_hidden: must be >= 1, got %d",
                         c->data.teacher_hidden);

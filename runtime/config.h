@@ -15,12 +15,16 @@
 
 typedef struct pg_config {
     struct {
-        char type[PG_STR_SHORT];   /* mlp */
+        char type[PG_STR_SHORT];   /* mlp | gpt */
         int input_dim;             /* feature width of an mlp model's input */
         char layers[PG_STR_LONG];  /* layer list, see docs/config.md */
+        int vocab, ctx, depth, heads, width; /* gpt: tokens, context, blocks, heads, C */
+        int tied;                  /* gpt: the head reuses the token embedding */
     } model;
     struct {
-        char source[PG_STR_SHORT]; /* teacher */
+        char source[PG_STR_SHORT]; /* teacher | tokens */
+        char path[PG_STR_LONG];    /* tokens: HDF5 token dataset; "" = built-in corpus */
+        double val_fraction;       /* tokens: share of the stream held out for eval */
         int teacher_hidden;        /* hidden width of the teacher network */
         long seed;                 /* seed of the task (teacher weights, samples) */
     } data;
@@ -30,6 +34,8 @@ typedef struct pg_config {
         int microbatches; /* per replica per step */
         long seed;        /* seed of the initial weights */
         int log_every;
+        int eval_every;   /* validation loss every N steps (0 = never) */
+        int eval_batches; /* global batches per evaluation */
     } train;
     struct {
         char name[PG_STR_SHORT]; /* adamw | sgd */

@@ -21,12 +21,19 @@ struct pg_data {
     int (*get)(pg_data *d, int64_t first, int count, float *x, int *tokens, float *target,
                int *labels);
     void (*destroy)(pg_data *d);
+    int split;           /* 0: training samples, 1: validation samples (set by the
+                            caller; only sources with val_samples > 0 have them) */
+    int64_t val_samples; /* distinct validation samples (0: no validation split) */
 };
 
 /* A fixed random teacher network (input -> tanh hidden -> outputs) labels
  * Gaussian inputs: regression targets for an mse model, the argmax class for
  * an xent model. */
 int pg_data_teacher_create(pg_data **d, const pg_config *c, const pg_model *m);
+
+/* Language-model windows of a token stream (data_tokens.c): the HDF5
+ * dataset data.path, or the built-in corpus when data.path is empty. */
+int pg_data_tokens_create(pg_data **d, const pg_config *c, const pg_model *m);
 
 /* The source the configuration names. */
 int pg_data_create(pg_data **d, const pg_config *c, const pg_model *m);

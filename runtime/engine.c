@@ -3,6 +3,7 @@
 
 #include "../collectives/buckets.h"
 #include "error.h"
+#include "tied.h"
 #include "trace.h"
 
 #include <math.h>
@@ -40,6 +41,7 @@ struct pg_engine {
     int grad_stage;          /* stage whose final weight gradients are running, or -1 */
     int hook_rc;             /* first error raised inside the layer hook */
     pg_optim *optim;
+    pg_tied *tied; /* tied embedding copies on this rank (NULL: none) */
     int steps_done;
     int G, M, b; /* global batch, microbatches, samples per microbatch */
     /* host staging for data and losses */
@@ -365,6 +367,7 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
             return rc;
         if (e->buckets[i]) e->exposed_comm += waited;
     }
+    if ((rc = pg_tied_reduce(e->tied, e->cfg->runtime.timeout))) return rc;
     /* per-stage gradient sums of squares (replica 0 contributes, gradients
      * being equal on all replicas after the allreduce), the loss sum (all
      * last-stage ranks), compute and exposed-communication time; the max of
@@ -375,7 +378,7 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     if (!v) return pg_error(PG_ENOMEM, "engine: out of memory");
     if (e->grid->replica == 0)
         for (int i = 0; i < e->nlocal; i++)
-            v[e->stages[i]->id] = e->ops->sumsq(e->stages[i]->grads, e->stages[i]->nparams);
+            v[e->stages[i]->id] = pg_tied_stage_sumsq(e->stages[i]);
     v[S + LOSS] = e->loss_sum;
     v[S + COMPUTE] = e->compute;
     v[S + EXPOSED] = e->exposed_comm;
@@ -529,7 +532,7 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     int S = a->sched->nstages;
     int *tag_ub = NULL, flag = 0;
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tag_ub, &flag);
-    if (flag && (long)M * S * 2 > (long)*tag_ub)
+    if (flag && (long)M * S * 2 + 1 > (long)*tag_ub)
         return pg_error(PG_EINVAL, "engine: %d microbatches x %d stages exceed MPI's tag range",
                         M, S);
     pg_engine *e = calloc(1, sizeof *e);
@@ -558,6 +561,10 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
         e->local_of[s] = e->nlocal++;
     }
     if ((rc = pg_optim_create(&e->optim, a->cfg, e->stages, e->nlocal))) goto fail;
+    /* the tied copies live on the first and last stages; the tag follows
+     * every activation/gradient tag */
+    int peer = a->sched->stage_rank[g->stage == a->sched->stage_rank[0] ? S - 1 : 0];
+    if ((rc = pg_tied_create(&e->tied, e->stages, e->nlocal, e->pipe, peer, M * S * 2))) goto fail;
     int len = a->sched->len[g->stage];
     const pg_action *acts = a->sched->acts[g->stage];
     e->last_use = calloc((size_t)len + 1, 1);
@@ -607,6 +614,7 @@ void pg_engine_free(pg_engine *e)
 {
     if (!e) return;
     pg_optim_free(e->optim);
+    pg_tied_free(e->tied);
     for (int i = 0; i < e->nlocal; i++) pg_stage_free(e->stages[i]);
     free(e->stages);
     free(e->local_of);

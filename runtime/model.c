@@ -110,9 +110,39 @@ done:
     return 0;
 }
 
+/* GPT: embed, depth blocks, final LayerNorm, head, loss; one token per row.
+ * The embedding is glued to the first block and the norm and head to the
+ * last, so blocks are the partition units. */
+static int gpt_create(pg_model **out, const pg_config *c)
+{
+    char list[256];
+    const char *untied = c->model.tied ? "" : ",untied";
+    snprintf(list, sizeof list, "embed:%d,%d,%d%s %d*block:%d,%d layernorm lmhead:%d%s xent",
+             c->model.vocab, c->model.ctx, c->model.width, untied, c->model.depth,
+             c->model.heads, c->model.depth, c->model.vocab, untied);
+    int rc = pg_model_from_layers(out, 0, list);
+    if (rc) return rc;
+    pg_model *m = *out;
+    m->input = PG_INPUT_TOKENS;
+    m->input_width = c->model.vocab;
+    m->T = c->model.ctx;
+    m->layers[m->nlayers - 3].glue = -1; /* final norm rides with the last block */
+    return 0;
+}
+
 int pg_model_create(pg_model **m, const pg_config *c)
 {
+    if (!strcmp(c->model.type, "gpt")) return gpt_create(m, c);
     return pg_model_from_layers(m, c->model.input_dim, c->model.layers);
+}
+
+size_t pg_model_unique_param_count(const pg_model *m)
+{
+    size_t n = pg_model_param_count(m, 0, m->nlayers);
+    const pg_layer *head = &m->layers[m->nlayers - 2];
+    for (int p = 0; p < head->nparams; p++)
+        if (head->params[p].tied) n -= head->params[p].n;
+    return n;
 }
 
 void pg_model_free(pg_model *m)

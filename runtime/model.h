@@ -41,6 +41,9 @@ void pg_model_free(pg_model *m);
 /* Parameters (floats) of layers [lo, hi). */
 size_t pg_model_param_count(const pg_model *m, int lo, int hi);
 
+/* Parameters of the whole model counting tied copies once. */
+size_t pg_model_unique_param_count(const pg_model *m);
+
 /* Forward FLOPs of layers [lo, hi) for one microbatch. */
 double pg_model_flops(const pg_model *m, int lo, int hi, pg_shape s);
 

@@ -65,6 +65,24 @@ typedef struct pg_ops {
     void (*layernorm_backward_weight)(float *dw, float *db, const float *dout, const float *inp,
                                       const float *mean, const float *rstd, int N, int C);
 
+    /* ---- GPT: token + position embedding, causal self-attention ---- */
+    /* out (B,T,C) = wte[tokens[b,t]] (V,C) + wpe[t] (maxT,C); tokens (B,T) in [0, V) */
+    void (*embedding_forward)(float *out, const int *tokens, const float *wte, const float *wpe,
+                              int B, int T, int C);
+    /* dwte (V,C) += dout rows scattered by token; dwpe (maxT,C) += dout summed over B.
+     * dwte may be NULL (skip); the order of accumulation is fixed (deterministic). */
+    void (*embedding_backward_weight)(float *dwte, float *dwpe, const float *dout,
+                                      const int *tokens, int B, int T, int C);
+    /* Causal multi-head attention over qkv (B,T,3C) = [q | k | v] per row, NH heads of
+     * hs = C/NH: att (B,NH,T,T) = softmax(q k^T / sqrt(hs)) with att[..,t,s] = 0 for
+     * s > t (saved for backward); out (B,T,C) = att @ v, heads side by side. */
+    void (*attention_forward)(float *out, float *att, const float *qkv, int B, int T, int C,
+                              int NH);
+    /* dqkv (B,T,3C) = dL/dqkv (written, =) from dout (B,T,C), qkv and att of the forward;
+     * datt (B,NH,T,T) is scratch. Attention has no weights: there is no weight part. */
+    void (*attention_backward)(float *dqkv, float *datt, const float *dout, const float *qkv,
+                               const float *att, int B, int T, int C, int NH);
+
     /* ---- losses; per-row losses (N) are written, the caller sums them ---- */
     /* losses[i] = mean_d (out[i,d] - target[i,d])^2 over D */
     void (*mse_forward)(float *losses, const float *out, const float *target, int N, int D);

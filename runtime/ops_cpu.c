@@ -1,6 +1,7 @@
 /* ops_cpu.c: the CPU backend of ops.h. Matrix products go to BLAS
  * (OpenBLAS); everything else is plain loops over row-major float arrays. */
 #include "ops.h"
+#include "ops_cpu_gpt.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -283,6 +284,10 @@ static const pg_ops cpu_ops = {
     .layernorm_backward_weight = cpu_layernorm_backward_weight,
     .mse_forward = cpu_mse_forward,
     .mse_backward = cpu_mse_backward,
+    .embedding_forward = pg_cpu_embedding_forward,
+    .embedding_backward_weight = pg_cpu_embedding_backward_weight,
+    .attention_forward = pg_cpu_attention_forward,
+    .attention_backward = pg_cpu_attention_backward,
     .xent_forward = cpu_xent_forward,
     .xent_backward = cpu_xent_backward,
     .adamw_update = cpu_adamw_update,

@@ -54,54 +54,94 @@ static int balance(const double *prefix, int L, int S, int *first)
     return 0;
 }
 
-int pg_partition(const pg_model *m, int S, const char *spec, pg_shape shape, int *first)
+/* Partition units: runs of layers that always share a stage (a layer with
+ * glue = 1 joins the next one, glue = -1 the previous one). start[u] is the
+ * first layer of unit u, start[U] = L (the loss is not part of any unit). */
+static int units_of(const pg_model *m, int L, int *start)
 {
-    int L = m->nlayers - 1; /* units: every layer but the loss */
-    if (S < 1) return pg_error(PG_EINVAL, "partition: need at least one stage");
-    if (S > L)
+    int U = 0;
+    for (int i = 0; i < L; i++) {
+        int joined = i > 0 && (m->layers[i - 1].glue == 1 || m->layers[i].glue == -1);
+        if (!joined) start[U++] = i;
+    }
+    start[U] = L;
+    return U;
+}
+
+static int partition_units(const pg_model *m, int S, const char *spec, pg_shape shape,
+                           const int *start, int U, int *ufirst)
+{
+    if (S > U)
         return pg_error(PG_EINVAL,
-                        "partition: %d stages but the model has only %d layers before its "
-                        "loss (each stage needs at least one)",
-                        S, L);
+                        "partition: %d stages but the model has only %d partition units "
+                        "(layers before the loss; gpt: blocks), each stage needs one",
+                        S, U);
     if (!strcmp(spec, "uniform")) {
-        for (int s = 0; s <= S; s++) first[s] = (int)((long)s * L / S);
-    } else if (!strcmp(spec, "auto")) {
-        double *prefix = malloc(sizeof(double) * (size_t)(L + 1));
+        for (int s = 0; s <= S; s++) ufirst[s] = (int)((long)s * U / S);
+        return 0;
+    }
+    if (!strcmp(spec, "auto")) {
+        double *prefix = malloc(sizeof(double) * (size_t)(U + 1));
         if (!prefix) return pg_error(PG_ENOMEM, "partition: out of memory");
         prefix[0] = 0.0;
-        for (int i = 0; i < L; i++) prefix[i + 1] = prefix[i] + pg_layer_cost(&m->layers[i], shape);
-        prefix[L] += pg_layer_cost(&m->layers[L], shape); /* the loss rides with the last unit */
-        int rc = balance(prefix, L, S, first);
-        free(prefix);
-        if (rc) return rc;
-    } else {
-        const char *p = spec;
-        int s = 0, total = 0;
-        first[0] = 0;
-        while (*p) {
-            char *end = NULL;
-            long n = strtol(p, &end, 10);
-            if (end == p || n < 1 || (*end && *end != ','))
-                return pg_error(PG_EINVAL,
-                                "parallel.partition: expected auto, uniform or positive layer "
-                                "counts like 3,3,2, got '%s'",
-                                spec);
-            if (s >= S)
-                return pg_error(PG_EINVAL,
-                                "parallel.partition: '%s' lists more than the %d stages", spec,
-                                S);
-            total += (int)n;
-            first[++s] = total;
-            p = *end ? end + 1 : end;
+        for (int u = 0; u < U; u++) {
+            prefix[u + 1] = prefix[u];
+            for (int i = start[u]; i < start[u + 1]; i++)
+                prefix[u + 1] += pg_layer_cost(&m->layers[i], shape);
         }
-        if (s != S || total != L)
-            return pg_error(PG_EINVAL,
-                            "parallel.partition: '%s' gives %d stages and %d layers; expected "
-                            "%d stages covering the %d layers before the loss",
-                            spec, s, total, S, L);
+        /* the loss rides with the last unit */
+        prefix[U] += pg_layer_cost(&m->layers[m->nlayers - 1], shape);
+        int rc = balance(prefix, U, S, ufirst);
+        free(prefix);
+        return rc;
     }
-    first[S] = m->nlayers; /* the loss layer joins the last stage */
+    const char *p = spec;
+    int s = 0, total = 0;
+    ufirst[0] = 0;
+    while (*p) {
+        char *end = NULL;
+        long n = strtol(p, &end, 10);
+        if (end == p || n < 1 || (*end && *end != ','))
+            return pg_error(PG_EINVAL,
+                            "parallel.partition: expected auto, uniform or positive layer "
+                            "counts like 3,3,2, got '%s'",
+                            spec);
+        if (s >= S)
+            return pg_error(PG_EINVAL, "parallel.partition: '%s' lists more than the %d stages",
+                            spec, S);
+        total += (int)n;
+        if (total > U) break;
+        ufirst[++s] = total;
+        p = *end ? end + 1 : end;
+    }
+    if (s != S || total != U)
+        return pg_error(PG_EINVAL,
+                        "parallel.partition: '%s' gives %d stages and %d units; expected %d "
+                        "stages covering the %d units (layers before the loss; gpt: blocks)",
+                        spec, s, total, S, U);
     return 0;
+}
+
+int pg_partition(const pg_model *m, int S, const char *spec, pg_shape shape, int *first)
+{
+    int L = m->nlayers - 1; /* every layer but the loss */
+    if (S < 1) return pg_error(PG_EINVAL, "partition: need at least one stage");
+    int *start = malloc(sizeof(int) * (size_t)(L + 1));
+    int *ufirst = malloc(sizeof(int) * (size_t)(S + 1));
+    if (!start || !ufirst) {
+        free(start);
+        free(ufirst);
+        return pg_error(PG_ENOMEM, "partition: out of memory");
+    }
+    int U = units_of(m, L, start);
+    int rc = partition_units(m, S, spec, shape, start, U, ufirst);
+    if (!rc) {
+        for (int s = 0; s < S; s++) first[s] = start[ufirst[s]];
+        first[S] = m->nlayers; /* the loss layer joins the last stage */
+    }
+    free(start);
+    free(ufirst);
+    return rc;
 }
 
 void pg_partition_print(const pg_model *m, int S, const int *first, pg_shape shape, FILE *f)

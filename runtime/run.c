@@ -114,9 +114,17 @@ void pg_run_describe(const pg_run *r, FILE *f)
             r->ops->name);
     if (r->plan && r->plan->note[0]) fprintf(f, "note: %s\n", r->plan->note);
     if (r->device_note) fprintf(f, "note: %s\n", r->device_note);
-    fprintf(f, "model: %s, %d layers, %zu parameters, %.3g FLOP per sample (forward)\n",
-            c->model.type, m->nlayers, pg_model_param_count(m, 0, m->nlayers),
-            pg_model_flops(m, 0, m->nlayers, one));
+    if (m->input == PG_INPUT_TOKENS)
+        fprintf(f, "model: %s, vocab %d, ctx %d, depth %d, heads %d, width %d, %s embeddings; "
+                   "%zu parameters%s, %.4g FLOP per token (forward; x3 with backward)\n",
+                c->model.type, m->input_width, m->T, c->model.depth, c->model.heads,
+                c->model.width, c->model.tied ? "tied" : "untied",
+                pg_model_unique_param_count(m), c->model.tied ? " (tied copy counted once)" : "",
+                pg_model_flops(m, 0, m->nlayers, one) / m->T);
+    else
+        fprintf(f, "model: %s, %d layers, %zu parameters, %.3g FLOP per sample (forward)\n",
+                c->model.type, m->nlayers, pg_model_param_count(m, 0, m->nlayers),
+                pg_model_flops(m, 0, m->nlayers, one));
     fprintf(f, "partition (%s):\n", c->parallel.partition);
     pg_partition_print(m, r->sched->nstages, r->first, (pg_shape){b, m->T}, f);
 }

@@ -12,6 +12,8 @@ static int init_tensor(const pg_ops *o, pg_param *p, int layer, int idx, uint64_
     float *host = malloc(sizeof(float) * p->n);
     if (!host) return pg_error(PG_ENOMEM, "stage: out of memory initialising %s", p->name);
     pg_rng r;
+    /* the copies of a tied tensor share the stream of the first (layer 0, tensor 0) */
+    if (p->tied) layer = idx = 0;
     pg_rng_init(&r, seed, (uint64_t)layer, (uint64_t)idx);
     for (size_t i = 0; i < p->n; i++) {
         switch (p->init) {

@@ -44,6 +44,9 @@ typedef struct pg_param {
     pg_init init;
     float std;       /* for PG_INIT_NORMAL */
     int decay;       /* weight decay applies (matrices, not biases or norms) */
+    int tied;        /* a copy of the tied token embedding (gpt: embed wte, lmhead weight):
+                        initialised from the stream of layer 0's tensor 0, gradients summed
+                        over the copies every step (tied.h) */
     float *w, *g;    /* value and gradient (backend memory), set by the stage */
 } pg_param;
 
@@ -89,6 +92,8 @@ struct pg_layer {
     /* kind-specific settings, filled by configure */
     int iarg[4];
     double farg[4];
+    int glue;            /* partition: 1 = always in the stage of the next layer (gpt
+                            embedding), -1 = of the previous one (final norm, head) */
 };
 
 /* Declare a parameter tensor (called from configure). */

@@ -5,11 +5,13 @@
 #include <string.h>
 
 extern const pg_layer_kind pg_layer_linear, pg_layer_relu, pg_layer_gelu, pg_layer_layernorm,
-    pg_layer_resmlp, pg_layer_mse, pg_layer_xent, pg_layer_emulated;
+    pg_layer_resmlp, pg_layer_mse, pg_layer_xent, pg_layer_emulated, pg_layer_embed,
+    pg_layer_block, pg_layer_lmhead;
 
 static const pg_layer_kind *const KINDS[] = {
     &pg_layer_linear, &pg_layer_relu, &pg_layer_gelu,   &pg_layer_layernorm,
     &pg_layer_resmlp, &pg_layer_mse,  &pg_layer_xent, &pg_layer_emulated,
+    &pg_layer_embed,  &pg_layer_block, &pg_layer_lmhead,
 };
 
 const pg_layer_kind *pg_layer_kind_find(const char *name)

@@ -1,0 +1,35 @@
+/* dataset.h: HDF5 token datasets (docs/dataset.md).
+ *
+ * A token dataset is an HDF5 file with
+ *   /tokens        1-D integer dataset (any HDF5 integer type; read as int32)
+ *     @vocab_size  int64 scalar: token ids lie in [0, vocab_size)
+ *     @tokenizer   string: how text became tokens ("bytes": one token per byte)
+ *   /doc_offsets   optional 1-D int64: the first token of each document
+ * `pipegrid prep` writes it; the training data source (runtime/data_tokens.c)
+ * reads windows of it by token offset. Errors name the file and dataset. */
+#ifndef PG_DATASET_H
+#define PG_DATASET_H
+
+#include <stdint.h>
+
+typedef struct pg_dataset pg_dataset;
+
+/* Open and validate (rank-local, read-only). Checks the layout and the
+ * attributes; tokens are range-checked against vocab_size as they are read. */
+int pg_dataset_open(pg_dataset **d, const char *path);
+void pg_dataset_close(pg_dataset *d);
+
+int64_t pg_dataset_ntokens(const pg_dataset *d);
+int64_t pg_dataset_vocab(const pg_dataset *d);
+const char *pg_dataset_tokenizer(const pg_dataset *d);
+const char *pg_dataset_path(const pg_dataset *d);
+
+/* tokens[0..count) = /tokens[first .. first+count); an id outside
+ * [0, vocab_size) is an error naming the file and position. */
+int pg_dataset_read(pg_dataset *d, int64_t first, int64_t count, int32_t *tokens);
+
+/* Write a dataset (refuses ids outside [0, vocab)); doc_offsets may be NULL. */
+int pg_dataset_write(const char *path, const int32_t *tokens, int64_t n, int64_t vocab,
+                     const char *tokenizer, const int64_t *doc_offsets, int64_t ndocs);
+
+#endif
