@@ -73,8 +73,9 @@ static int partition_units(const pg_model *m, int S, const char *spec, pg_shape 
 {
     if (S > U)
         return pg_error(PG_EINVAL,
-                        "partition: %d stages but the model has only %d partition units "
-                        "(layers before the loss; gpt: blocks), each stage needs one",
+                        "partition: %d stages but the model has only %d layers to split "
+                        "(partition units: layers before the loss; a gpt's are its blocks), "
+                        "each stage needs one",
                         S, U);
     if (!strcmp(spec, "uniform")) {
         for (int s = 0; s <= S; s++) ufirst[s] = (int)((long)s * U / S);

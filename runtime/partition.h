@@ -2,7 +2,9 @@
  *
  * Stage s holds layers [first[s], first[s+1]) of the model; the loss layer
  * always joins the last stage, and every stage holds at least one other layer.
- * A spec is "uniform" (equal layer counts), "auto" (contiguous ranges that
+ * Layers glued together (pg_layer.glue: a gpt's embedding to its first block,
+ * its final norm and head to its last) form one partition unit; counts below
+ * are units. A spec is "uniform" (equal unit counts), "auto" (contiguous ranges that
  * minimise the largest estimated stage cost) or explicit layer counts per
  * stage, "3,3,2" (not counting the loss layer). */
 #ifndef PG_PARTITION_H
