@@ -75,7 +75,12 @@ static const key_def KEYS[] = {
     K("parallel", "pp", T_INT, parallel.pp, "1", "pipeline stages"),
     K("parallel", "dp", T_INT, parallel.dp, "0",
       "data-parallel replicas (0 = ranks / pp)"),
-    K("parallel", "schedule", T_STR, parallel.schedule, "1f1b", "gpipe | 1f1b"),
+    K("parallel", "schedule", T_STR, parallel.schedule, "1f1b",
+      "gpipe | 1f1b | interleaved | zbh1 | zbv | file (docs/schedules.md)"),
+    K("parallel", "chunks", T_INT, parallel.chunks, "0",
+      "model chunks (stages) per rank; 0 = the schedule's own (2 for interleaved and zbv)"),
+    K("parallel", "schedule_file", T_STR, parallel.schedule_file, "",
+      "schedule file for schedule=file: one line per rank, actions like 0F0 0I0 0W0"),
     K("parallel", "partition", T_STR, parallel.partition, "auto",
       "auto (balance estimated cost) | uniform | layers per stage, e.g. 3,3,2"),
     K("parallel", "order", T_STR, parallel.order, "auto",
@@ -430,6 +435,10 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL, "parallel.pp: must be >= 1, got %d", c->parallel.pp);
     if (c->parallel.dp < 0)
         return pg_error(PG_EINVAL, "parallel.dp: must be >= 0, got %d", c->parallel.dp);
+    if (c->parallel.chunks < 0)
+        return pg_error(PG_EINVAL, "parallel.chunks: must be >= 0, got %d", c->parallel.chunks);
+    if (!strcmp(c->parallel.schedule, "file") && !c->parallel.schedule_file[0])
+        return pg_error(PG_EINVAL, "parallel.schedule=file needs parallel.schedule_file");
     if (c->runtime.threads < 0)
         return pg_error(PG_EINVAL, "runtime.threads: must be >= 0, got %d", c->runtime.threads);
     if (!(c->runtime.timeout > 0))

@@ -46,7 +46,9 @@ typedef struct pg_config {
     } optim;
     struct {
         int pp, dp;                   /* dp = 0: inferred from the number of ranks */
-        char schedule[PG_STR_SHORT];  /* gpipe | 1f1b */
+        char schedule[PG_STR_SHORT];  /* gpipe | 1f1b | interleaved | zbh1 | zbv | file */
+        int chunks;                   /* model chunks per rank; 0 = the schedule's own */
+        char schedule_file[PG_STR_LONG]; /* for schedule = file */
         char partition[PG_STR_LONG];  /* auto | uniform | comma list of layers per stage */
         char order[PG_STR_SHORT];     /* auto | replica-major | stage-major */
         double bucket_mb;             /* gradient allreduce bucket, MiB (0 = one per stage) */

@@ -18,8 +18,15 @@ static int build_local(pg_run *r, int world_size)
     int dp = c->parallel.dp ? c->parallel.dp : (world_size / pp > 0 ? world_size / pp : 1);
     int b = c->train.batch_size / (dp * c->train.microbatches);
     if ((rc = pg_model_create(&r->model, c))) return rc;
-    if ((rc = pg_schedule_build(&r->sched, c->parallel.schedule, pp, 1, c->train.microbatches)))
-        return rc;
+    if (!strcmp(c->parallel.schedule, "file"))
+        rc = pg_schedule_load(&r->sched, c->parallel.schedule_file, c->train.microbatches);
+    else
+        rc = pg_schedule_build(&r->sched, c->parallel.schedule, pp, c->parallel.chunks,
+                               c->train.microbatches);
+    if (rc) return rc;
+    if (r->sched->pp != pp)
+        return pg_error(PG_EINVAL, "%s: the schedule has %d ranks (lines), but parallel.pp=%d",
+                        c->parallel.schedule_file, r->sched->pp, pp);
     r->first = malloc(sizeof(int) * (size_t)(r->sched->nstages + 1));
     if (!r->first) return pg_error(PG_ENOMEM, "out of memory");
     pg_shape mb = {b > 0 ? b : 1, r->model->T};

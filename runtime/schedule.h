@@ -58,8 +58,9 @@ int pg_schedule_new(pg_schedule **s, const char *name, int pp, int nstages, int 
 void pg_schedule_free(pg_schedule *s);
 int pg_schedule_push(pg_schedule *s, int rank, pg_action a);
 
-/* Generate a built-in schedule ("gpipe", "1f1b"), compute actions and comms,
- * validated. `v` is the number of model chunks per rank. */
+/* Generate a built-in schedule (pg_schedule_names), compute actions and
+ * comms, validated. `v` is the number of model chunks per rank (stages =
+ * v*pp); 0 picks the schedule's own (1; 2 for interleaved and zbv). */
 int pg_schedule_build(pg_schedule **s, const char *name, int pp, int v, int nmb);
 
 /* Insert SEND/RECV around compute actions whose neighbour stage lives on
@@ -81,6 +82,14 @@ void pg_schedule_print_lists(const pg_schedule *s, FILE *f, int all);
 /* Parse a schedule file: one line per rank, actions separated by spaces,
  * '#' comments. Compute-only files get their communication added. */
 int pg_schedule_parse(pg_schedule **s, const char *text, const char *origin, int nmb);
+
+/* Zero-bubble generators (schedule_zb.c), called by pg_schedule_build on an
+ * empty schedule: compute actions only. */
+int pg_gen_zbh1(pg_schedule *s);
+int pg_gen_zbv(pg_schedule *s);
+
+/* pg_schedule_parse of a file's text; errors name the file. */
+int pg_schedule_load(pg_schedule **s, const char *path, int nmb);
 
 /* Is the action a compute action (F, B, I, W)? */
 static inline int pg_act_is_compute(int kind) { return kind <= PG_W; }

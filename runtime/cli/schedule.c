@@ -4,7 +4,6 @@
 #include "../simulate.h"
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,9 @@ static void help(FILE *f)
           "options:\n"
           "  -p, --pp P              pipeline ranks (default 4)\n"
           "  -m, --microbatches M    microbatches per step (default 8)\n"
-          "  -s, --schedule NAME     gpipe | 1f1b (default 1f1b)\n"
+          "  -s, --schedule NAME     gpipe | 1f1b | interleaved | zbh1 | zbv (default 1f1b)\n"
+          "  -v, --chunks V          model chunks per rank (interleaved: 2 or more;\n"
+          "                          default: the schedule's own)\n"
           "  -f, --file FILE         read the schedule from FILE: one line per rank,\n"
           "                          actions like '0F0 0F1 0B0 0B1' ('#' comments);\n"
           "                          sends and receives are added when absent\n"
@@ -30,36 +31,17 @@ static void help(FILE *f)
           "  -h, --help              this text\n"
           "\n"
           "Actions print as STAGE KIND MICROBATCH: 2F0 is stage 2's forward of microbatch\n"
-          "0; B = backward; SEND_F/RECV_F move activations, SEND_B/RECV_B gradients;\n"
+          "0; B = backward, or split into I (input gradient) and W (weight gradient);\n"
+          "SEND_F/RECV_F move activations, SEND_B/RECV_B gradients;\n"
           "REDUCE is the gradient allreduce of a stage, OPTIM the optimizer step.\n"
           "\n"
           "examples:\n"
           "  pipegrid schedule --pp 4 --microbatches 8 --schedule 1f1b\n"
           "  pipegrid schedule --pp 2 -m 3 --schedule gpipe --all\n"
+          "  pipegrid schedule --pp 4 -m 9 --schedule interleaved --chunks 2\n"
+          "  pipegrid schedule --pp 4 -m 8 --schedule zbh1\n"
           "  pipegrid schedule --file my_schedule.txt\n",
           f);
-}
-
-static int read_text(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return pg_error(PG_EIO, "cannot open schedule file '%s': %s", path, strerror(errno));
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (len + 1 == cap) {
-            char *grown = realloc(buf, cap *= 2);
-            if (!grown) free(buf);
-            buf = grown;
-        }
-    }
-    fclose(f);
-    if (!buf) return pg_error(PG_ENOMEM, "out of memory reading '%s'", path);
-    buf[len] = '\0';
-    *out = buf;
-    return 0;
 }
 
 static int positive(const char *opt, const char *v, int *out)
@@ -78,16 +60,18 @@ int pg_cmd_schedule(int argc, char **argv)
         {"pp", required_argument, 0, 'p'},       {"microbatches", required_argument, 0, 'm'},
         {"schedule", required_argument, 0, 's'}, {"file", required_argument, 0, 'f'},
         {"all", no_argument, 0, 'a'},            {"help", no_argument, 0, 'h'},
+        {"chunks", required_argument, 0, 'v'},
         {0, 0, 0, 0},
     };
-    int pp = 4, nmb = 8, all = 0, c, rc = 0;
+    int pp = 4, nmb = 8, v = 0, all = 0, c, rc = 0;
     const char *name = "1f1b", *file = NULL;
     optind = 1;
     opterr = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":p:m:s:f:ah", opts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":p:m:s:f:v:ah", opts, NULL)) != -1) {
         switch (c) {
         case 'p': rc = positive("--pp", optarg, &pp); break;
         case 'm': rc = positive("--microbatches", optarg, &nmb); break;
+        case 'v': rc = positive("--chunks", optarg, &v); break;
         case 's': name = optarg; break;
         case 'f': file = optarg; break;
         case 'a': all = 1; break;
@@ -104,12 +88,9 @@ int pg_cmd_schedule(int argc, char **argv)
     }
     pg_schedule *s = NULL;
     if (file) {
-        char *text = NULL;
-        rc = read_text(file, &text);
-        if (!rc) rc = pg_schedule_parse(&s, text, file, 0);
-        free(text);
+        rc = pg_schedule_load(&s, file, 0);
     } else {
-        rc = pg_schedule_build(&s, name, pp, 1, nmb);
+        rc = pg_schedule_build(&s, name, pp, v, nmb);
     }
     if (rc) {
         pg_cli_error(pg_errmsg());

@@ -44,7 +44,56 @@ int main(void)
                 pg_sim_result_free(&r);
                 pg_schedule_free(s);
             }
+    /* interleaved (v chunks, unit cost per chunk): the textbook bubble
+     * 3(p-1) units for every m >= pp, multiple of pp or not */
+    for (int v = 2; v <= 3; v++)
+        for (int pp = 2; pp <= 8; pp++)
+            for (int m = pp; m <= 3 * pp + 2; m++) {
+                pg_schedule *s;
+                CHECK_MSG(pg_schedule_build(&s, "interleaved", pp, v, m) == 0,
+                          "interleaved v=%d pp=%d m=%d: %s", v, pp, m, pg_errmsg());
+                if (!s) continue;
+                CHECK(s->nstages == v * pp && s->stage_rank[pp + 1] == 1);
+                pg_sim_result r;
+                CHECK(pg_simulate_uniform(s, 1, 1, 1, &r) == 0);
+                CHECK_MSG(fabs(r.step_time - 3.0 * (v * m + pp - 1)) < 1e-9,
+                          "interleaved v=%d pp=%d m=%d: step %g", v, pp, m, r.step_time);
+                pg_sim_result_free(&r);
+                pg_schedule_free(s);
+            }
+    /* ZB-H1: step 3m + p - 1 units (bubble a third of 1F1B's), peak in
+     * flight at most pp on every rank; ZB-V: at most 6m + 2(p-1) with the stages in a
+     * V (rank 0 holds the first and the last) and at most 2pp in flight.
+     * Both valid for every m, also m < pp. */
+    for (int pp = 1; pp <= 8; pp++)
+        for (int m = 1; m <= 32; m += (m < 8 ? 1 : 5)) {
+            pg_schedule *s;
+            pg_sim_result r;
+            CHECK_MSG(pg_schedule_build(&s, "zbh1", pp, 0, m) == 0, "zbh1 pp=%d m=%d: %s", pp, m,
+                      pg_errmsg());
+            CHECK(pg_simulate_uniform(s, 1, 1, 1, &r) == 0);
+            if (m >= pp)
+                CHECK_MSG(fabs(r.step_time - (3.0 * m + pp - 1)) < 1e-9, "zbh1 pp=%d m=%d: step %g",
+                          pp, m, r.step_time);
+            for (int k = 0; k < pp; k++) CHECK(r.peak_inflight[k] <= pp);
+            pg_sim_result_free(&r);
+            pg_schedule_free(s);
+            CHECK_MSG(pg_schedule_build(&s, "zbv", pp, 0, m) == 0, "zbv pp=%d m=%d: %s", pp, m,
+                      pg_errmsg());
+            if (!s) continue;
+            CHECK(s->nstages == 2 * pp && s->stage_rank[0] == 0 && s->stage_rank[2 * pp - 1] == 0);
+            CHECK(pg_simulate_uniform(s, 1, 1, 1, &r) == 0);
+            if (m >= 2 * pp)
+                CHECK_MSG(r.step_time <= 6.0 * m + 2 * (pp - 1) + 1e-9, "zbv pp=%d m=%d: step %g",
+                          pp, m, r.step_time);
+            for (int k = 0; k < pp; k++) CHECK(r.peak_inflight[k] <= 2 * pp);
+            pg_sim_result_free(&r);
+            pg_schedule_free(s);
+        }
     pg_schedule *s;
+    CHECK(pg_schedule_build(&s, "zbv", 2, 3, 4) != 0);
+    CHECK(strstr(pg_errmsg(), "schedule zbv runs 2 model chunks per rank, got 3"));
+    CHECK(pg_schedule_build(&s, "1f1b", 2, 2, 4) != 0);
     CHECK(pg_schedule_build(&s, "chimera", 2, 1, 2) != 0);
     CHECK(strstr(pg_errmsg(), "unknown schedule 'chimera'"));
 
