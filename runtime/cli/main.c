@@ -14,6 +14,7 @@ static void usage(FILE *f)
           "  train      train a model on a pp x dp grid of MPI ranks\n"
           "  schedule   print, check and simulate a pipeline schedule (no MPI needed)\n"
           "  topo       plan ranks onto nodes: GPU, cores, NUMA, NIC and rank order (dry run)\n"
+          "  prep       turn text into an HDF5 token dataset for a GPT (byte-level tokens)\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in demo job\n"
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return pg_cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "schedule")) return pg_cmd_schedule(argc - 1, argv + 1);
     if (!strcmp(cmd, "topo")) return pg_cmd_topo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "prep")) return pg_cmd_prep(argc - 1, argv + 1);
     fprintf(stderr, "pipegrid: error: unknown command '%s' (try 'pipegrid --help')\n", cmd);
     return PG_EXIT_USAGE;
 }
