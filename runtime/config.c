@@ -107,6 +107,14 @@ static const key_def KEYS[] = {
       "(0 = MFU not reported)"),
     K("runtime", "timeout", T_DOUBLE, runtime.timeout, "300",
       "watchdog: seconds any wait may take before the job is ended"),
+    K("checkpoint", "dir", T_STR, checkpoint.dir, "checkpoints",
+      "directory of the HDF5 checkpoints (step_NNNNNNNN.h5) and the `latest` pointer"),
+    K("checkpoint", "every", T_INT, checkpoint.every, "0",
+      "save every N steps and after the last step (0 = never; docs/checkpoint-format.md)"),
+    K("checkpoint", "keep", T_INT, checkpoint.keep, "3",
+      "keep the newest K checkpoints, never the one resumed from (0 = keep all)"),
+    K("checkpoint", "async", T_INT, checkpoint.async, "0",
+      "1: copy the state to host memory and write it while training continues"),
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -218,7 +226,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!section_known(section)) {
         st->err = pg_error(PG_EINVAL,
                            "%s: unknown section [%s] (known: model, data, train, optim, "
-                           "parallel, placement, runtime)",
+                           "parallel, placement, runtime, checkpoint)",
                            where, section);
         return 0;
     }
@@ -439,6 +447,12 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL, "parallel.chunks: must be >= 0, got %d", c->parallel.chunks);
     if (!strcmp(c->parallel.schedule, "file") && !c->parallel.schedule_file[0])
         return pg_error(PG_EINVAL, "parallel.schedule=file needs parallel.schedule_file");
+    if (c->checkpoint.every < 0 || c->checkpoint.keep < 0)
+        return pg_error(PG_EINVAL, "checkpoint.every and checkpoint.keep: must be >= 0");
+    if (c->checkpoint.async != 0 && c->checkpoint.async != 1)
+        return pg_error(PG_EINVAL, "checkpoint.async: expected 0 or 1, got %d",
+                        c->checkpoint.async);
+    if (!c->checkpoint.dir[0]) return pg_error(PG_EINVAL, "checkpoint.dir: must not be empty");
     if (c->runtime.threads < 0)
         return pg_error(PG_EINVAL, "runtime.threads: must be >= 0, got %d", c->runtime.threads);
     if (!(c->runtime.timeout > 0))

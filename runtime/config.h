@@ -64,6 +64,12 @@ typedef struct pg_config {
         double timeout;            /* watchdog, seconds a wait may take */
         double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
     } runtime;
+    struct {
+        char dir[PG_STR_LONG]; /* where step_NNNNNNNN.h5 and `latest` live */
+        int every;             /* save every N steps and at the last step; 0 = never */
+        int keep;              /* keep the newest K checkpoints; 0 = all */
+        int async;             /* 1: write from a host copy while training goes on */
+    } checkpoint;
 } pg_config;
 
 /* Fill with the built-in defaults: the embedded default job (a residual MLP

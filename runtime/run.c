@@ -2,6 +2,7 @@
 #include "run.h"
 
 #include "error.h"
+#include "io/checkpoint.h"
 #include "partition.h"
 
 #include <stdlib.h>
@@ -93,6 +94,7 @@ fail:
 void pg_run_free(pg_run *r)
 {
     if (!r) return;
+    pg_ckpt_free(r->ckpt);
     pg_engine_free(r->engine);
     pg_data_destroy(r->data);
     pg_schedule_free(r->sched);

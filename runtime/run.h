@@ -28,6 +28,7 @@ typedef struct pg_run {
     pg_engine *engine;
     pg_plan *plan; /* placement (topology/plan.h); NULL when off: parallel.order is
                       not auto and placement.bind is none */
+    struct pg_ckpt *ckpt; /* io/checkpoint.h: resume origin, save in flight; NULL until used */
 } pg_run;
 
 /* Build a run over `world` (collective). Errors are agreed over the world:

@@ -4,6 +4,7 @@
 #include "../layers/layer.h"
 #include "../run.h"
 #include "cli.h"
+#include "io/checkpoint.h"
 #include "topology/placement.h"
 
 #include <cblas.h>
@@ -35,6 +36,9 @@ static void help(FILE *f)
           "      --steps N           optimizer steps                     (train.steps)\n"
           "      --seed S            seed of the initial weights         (train.seed)\n"
           "      --set SEC.KEY=VAL   override any config key (repeatable)\n"
+          "      --resume SPEC       continue from a checkpoint, on any grid: latest (the\n"
+          "                          newest in checkpoint.dir), auto (latest if there is\n"
+          "                          one, else start fresh), a directory, or a file\n"
           "      --print-config      print the effective configuration and exit\n"
           "      --show-placement    print each rank's node, grid cell, GPU, cores, NUMA\n"
           "                          node and NIC, and the predicted communication time\n"
@@ -52,6 +56,8 @@ static void help(FILE *f)
           "  mpiexec -n 2 pipegrid train -c examples/mlp.ini --set optim.lr=3e-4\n"
           "  pipegrid train --print-config > my.ini     # start a config from the defaults\n"
           "  mpiexec -n 2 pipegrid train --show-placement --set placement.bind=cores\n"
+          "  mpiexec -n 4 pipegrid train --set checkpoint.every=50     # save every 50 steps\n"
+          "  mpiexec -n 8 pipegrid train --pp 4 --resume latest          # on another grid\n"
           "\n"
           "layer kinds for model.layers (N*KIND:ARGS repeats a layer N times):\n",
           f);
@@ -62,6 +68,7 @@ static void help(FILE *f)
 
 typedef struct train_args {
     const char *config;
+    const char *resume; /* --resume SPEC, or NULL */
     int print_config, show_placement;
     int nsets;
     char *sets[128]; /* "section.key=value", in command-line order */
@@ -70,7 +77,7 @@ typedef struct train_args {
 /* Parse the command line. Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW };
+    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -78,6 +85,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"seed", required_argument, 0, O_SEED},  {"set", required_argument, 0, O_SET},
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
+        {"resume", required_argument, 0, O_RESUME},
         {0, 0, 0, 0},
     };
     static char buf[128][1100];
@@ -92,6 +100,7 @@ static int parse(int argc, char **argv, train_args *a)
         case 'h': return 1;
         case O_PRINT: a->print_config = 1; continue;
         case O_SHOW: a->show_placement = 1; continue;
+        case O_RESUME: a->resume = optarg; continue;
         case O_ORDER: key = "parallel.order"; break;
         case O_PP: key = "parallel.pp"; break;
         case O_DP: key = "parallel.dp"; break;
@@ -156,6 +165,19 @@ static void format_eta(double s, char *buf, size_t n)
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
+/* --resume: find the checkpoint and load it (collective; agreed result). */
+static int resume(pg_run *r, const char *spec)
+{
+    char path[4096];
+    int rc = pg_ckpt_agree(r->grid->world,
+                           pg_ckpt_resolve(spec, r->cfg.checkpoint.dir, path, sizeof path));
+    if (rc || !path[0]) return rc; /* auto without a checkpoint: start fresh */
+    if ((rc = pg_ckpt_load(r, path))) return rc;
+    if (r->grid->rank == 0)
+        printf("resumed from %s at step %d\n", path, pg_engine_steps_done(r->engine));
+    return 0;
+}
+
 static int train_loop(pg_run *r)
 {
     const pg_config *c = &r->cfg;
@@ -175,6 +197,10 @@ static int train_loop(pg_run *r)
             return PG_EXIT_FAIL;
         }
         last_loss = s.loss;
+        if ((rc = pg_ckpt_maybe_save(r))) { /* agreed: every rank holds the message */
+            if (rank0) pg_cli_error(pg_errmsg());
+            return PG_EXIT_FAIL;
+        }
         int last = s.step == c->train.steps;
         if (rank0 && (s.step % c->train.log_every == 0 || last || s.step == start + 1)) {
             double elapsed = pg_now() - t0;
@@ -186,6 +212,10 @@ static int train_loop(pg_run *r)
                    s.step_time * 1e3, 100.0 * s.bubble, eta);
             fflush(stdout);
         }
+    }
+    if (pg_ckpt_finish(r)) {
+        if (rank0) pg_cli_error(pg_errmsg());
+        return PG_EXIT_FAIL;
     }
     if (rank0)
         printf("done: %d steps in %.1f s, final loss %.6f\n", c->train.steps - start,
@@ -223,6 +253,12 @@ int pg_cmd_train(int argc, char **argv)
     pg_run *r;
     if ((rc = pg_run_create(&r, &cfg, MPI_COMM_WORLD, &reporter))) {
         if (reporter) pg_cli_error(pg_errmsg());
+        MPI_Finalize();
+        return PG_EXIT_FAIL;
+    }
+    if (a.resume && (rc = resume(r, a.resume))) {
+        if (rank == 0) pg_cli_error(pg_errmsg());
+        pg_run_free(r);
         MPI_Finalize();
         return PG_EXIT_FAIL;
     }
