@@ -44,12 +44,17 @@ int pg_ckpt_tensors(const pg_model *m, pg_ckpt_tensor **out, int *n)
     for (int l = 0; l < m->nlayers; l++) total += m->layers[l].nparams;
     pg_ckpt_tensor *t = calloc(total ? (size_t)total : 1, sizeof *t);
     if (!t) return pg_error(PG_ENOMEM, "checkpoint: out of memory");
-    int k = 0;
+    int k = 0, first_tied = -1;
     for (int l = 0; l < m->nlayers; l++) {
         const pg_layer *L = &m->layers[l];
         for (int p = 0; p < L->nparams; p++, k++) {
             const pg_param *P = &L->params[p];
             snprintf(t[k].name, sizeof t[k].name, "layers.%d.%s", L->index, P->name);
+            if (P->tied && first_tied < 0) first_tied = k;
+            else if (P->tied) {
+                t[k].copy = 1;
+                memcpy(t[k].name, t[first_tied].name, sizeof t[k].name);
+            }
             t[k].layer = l;
             t[k].param = p;
             t[k].kind = L->kind->name;

@@ -26,9 +26,13 @@ typedef enum pg_ckpt_state {
 
 #define PG_CKPT_MAX_STATES 3
 
-/* One parameter tensor of the model. */
+/* One parameter tensor of the model. The copies of a tied tensor (pg_param
+ * .tied: the gpt's embedding wte and head weight) are stored once, under the
+ * first copy's name: later copies are entries with `copy` set whose `name`
+ * is the first copy's; they are loaded from it and never written. */
 typedef struct pg_ckpt_tensor {
-    char name[96];    /* "layers.<i>.<name>" */
+    char name[96];    /* dataset name: "layers.<i>.<name>" */
+    int copy;         /* 1: a later copy of a tied tensor, stored under `name` */
     int layer, param; /* model layer index, index of the parameter in it */
     const char *kind; /* layer kind name */
     int ndim;
@@ -43,7 +47,8 @@ int pg_ckpt_states(const char *optim, pg_ckpt_state states[PG_CKPT_MAX_STATES]);
 /* The HDF5 group of a state, e.g. "/optim/exp_avg". */
 const char *pg_ckpt_group(pg_ckpt_state s);
 
-/* Every parameter tensor the checkpoint stores, in model order (malloc'd). */
+/* Every parameter tensor of the model, in model order (malloc'd), tied
+ * copies included (marked `copy`). */
 int pg_ckpt_tensors(const pg_model *m, pg_ckpt_tensor **t, int *n);
 
 /* Where this rank keeps tensor t of state s: backend memory of one of its

@@ -111,6 +111,7 @@ static int snapshot(pg_run *r, const char *dir, struct pg_ckpt_job **out)
     if (!j->lo || !j->hi || !j->off) goto nomem;
     for (size_t d = 0; d < D; d++) {
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
+        if (t->copy) continue;
         j->bytes += 4.0 * (double)t->n;
         if (!pg_ckpt_local(r, t, j->states[d / j->nt])) continue;
         pg_ckpt_rows(t, j->replica, j->dp, &j->lo[d], &j->hi[d]);
@@ -214,6 +215,8 @@ static int write_file(struct pg_ckpt_job *j)
     float dummy = 0.0f;
     for (int d = 0; d < D; d++) {
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
+        ds[d] = -1;
+        if (t->copy) continue;
         char path[160];
         snprintf(path, sizeof path, "%s/%s", pg_ckpt_group(j->states[d / j->nt]), t->name);
         hsize_t dims[2] = {t->dims[0], t->dims[1]};
@@ -247,6 +250,7 @@ static int write_file(struct pg_ckpt_job *j)
     MPI_Allreduce(MPI_IN_PLACE, crc, D * dp, MPI_UINT32_T, MPI_BOR, j->comm);
     MPI_Allreduce(MPI_IN_PLACE, len, D * dp, MPI_UINT64_T, MPI_SUM, j->comm);
     for (int d = 0; d < D; d++) {
+        if (j->t[d % j->nt].copy) continue;
         uint32_t c = 0;
         for (int k = 0; k < dp; k++)
             c = pg_crc32_combine(c, crc[(size_t)d * dp + k], len[(size_t)d * dp + k]);

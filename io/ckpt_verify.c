@@ -69,6 +69,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *a
     if (info->type != H5O_TYPE_DATASET) return 0;
     char want[200];
     for (int d = 0; d < x->o->nt * x->o->nstates; d++) {
+        if (x->o->t[d % x->o->nt].copy) continue;
         dataset_name(x->o, d, want, sizeof want);
         if (!strcmp(want + 1, name)) return 0;
     }
@@ -111,10 +112,12 @@ int pg_ckpt_verify(const char *path, FILE *out)
         close_opened(&o);
         return pg_error(PG_ENOMEM, "out of memory");
     }
-    int D = o.nt * o.nstates, good = 0;
+    int D = o.nt * o.nstates, good = 0, stored = 0;
     double bytes = 0;
     for (int d = 0; d < D; d++) {
         const pg_ckpt_tensor *t = &o.t[d % o.nt];
+        if (t->copy) continue;
+        stored++;
         char name[200];
         dataset_name(&o, d, name, sizeof name);
         uint32_t want = 0;
@@ -150,13 +153,13 @@ int pg_ckpt_verify(const char *path, FILE *out)
     close_opened(&o);
     if (first) {
         if (out)
-            fprintf(out, "%s: FAILED: %d of %d datasets good, %d unexpected\n", path, good, D,
-                    x.count);
+            fprintf(out, "%s: FAILED: %d of %d datasets good, %d unexpected\n", path, good,
+                    stored, x.count);
         return pg_error(first, "%s", first_msg);
     }
     if (out)
         fprintf(out, "%s: ok: step %lld, %d datasets, %.1f MB, every CRC-32 matches\n", path,
-                (long long)step, D, bytes / 1e6);
+                (long long)step, stored, bytes / 1e6);
     return 0;
 }
 
@@ -233,7 +236,12 @@ int pg_ckpt_inspect(const char *path, FILE *out)
         H5Aclose(a);
     }
     double bytes = 0;
-    for (int i = 0; i < o.nt; i++) bytes += 4.0 * (double)o.t[i].n * o.nstates;
+    int stored = 0;
+    for (int i = 0; i < o.nt; i++) {
+        if (o.t[i].copy) continue;
+        bytes += 4.0 * (double)o.t[i].n * o.nstates;
+        stored++;
+    }
     fprintf(out, "checkpoint %s\n", path);
     fprintf(out, "  format         %s version %lld, written by %s at %s\n", PG_CKPT_FORMAT,
             (long long)h->version, h->writer, h->created);
@@ -247,11 +255,13 @@ int pg_ckpt_inspect(const char *path, FILE *out)
             (long long)h->microbatches, partition);
     fprintf(out, "  seeds          train.seed=%ld data.seed=%ld\n", h->cfg.train.seed,
             h->cfg.data.seed);
-    fprintf(out, "  model          %s, %d layers, %d parameter tensors, optimizer %s\n",
-            h->cfg.model.type, o.m->nlayers, o.nt, h->optimizer);
-    fprintf(out, "  tensors        %d datasets, %.1f MB\n\n", o.nt * o.nstates, bytes / 1e6);
+    fprintf(out, "  model          %s, %d layers, %d parameter tensors%s, optimizer %s\n",
+            h->cfg.model.type, o.m->nlayers, stored, stored < o.nt ? " (tied copies once)" : "",
+            h->optimizer);
+    fprintf(out, "  tensors        %d datasets, %.1f MB\n\n", stored * o.nstates, bytes / 1e6);
     fprintf(out, "  %-44s %-14s %-8s %12s  %s\n", "dataset", "shape", "dtype", "bytes", "crc32");
     for (int d = 0; d < o.nt * o.nstates; d++) {
+        if (o.t[d % o.nt].copy) continue;
         char name[200];
         dataset_name(&o, d, name, sizeof name);
         print_dataset(out, o.f, name);
