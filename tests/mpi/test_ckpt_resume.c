@@ -7,8 +7,9 @@
  * built from scratch loads the checkpoint (pg_ckpt_load) and trains the
  * remaining N-K steps: losses and final weights must be bitwise identical to
  * the reference. The same checkpoint is then resumed on pp=4 x dp=1 (gpipe,
- * 3 microbatches) and pp=1 x dp=4 (1f1b, 2 microbatches): losses and weights
- * within 1e-5 relative of the reference. */
+ * 3 microbatches), pp=1 x dp=4 (1f1b, 2 microbatches) and pp=2 x dp=2 with the
+ * interleaved and ZB-V schedules (other model stage boundaries): losses and
+ * weights within 1e-5 relative of the reference. */
 #define _GNU_SOURCE
 #include "io/checkpoint.h"
 #include "runtime/config.h"
@@ -112,8 +113,9 @@ int main(int argc, char **argv)
     free(got.params);
     got.params = NULL;
 
-    struct { int pp, dp, m; const char *sched; } grids[] = {{4, 1, 3, "gpipe"}, {1, 4, 2, "1f1b"}};
-    for (int g = 0; g < 2; g++) {
+    struct { int pp, dp, m; const char *sched; } grids[] = {{4, 1, 3, "gpipe"}, {1, 4, 2, "1f1b"},
+                                                                {2, 2, 4, "interleaved"}, {2, 2, 3, "zbv"}};
+    for (int g = 0; g < 4; g++) {
         pg_config other = cfg;
         other.parallel.pp = grids[g].pp;
         other.parallel.dp = grids[g].dp;
