@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void help(FILE *f)
@@ -172,9 +173,14 @@ static int resume(pg_run *r, const char *spec)
     int rc = pg_ckpt_agree(r->grid->world,
                            pg_ckpt_resolve(spec, r->cfg.checkpoint.dir, path, sizeof path));
     if (rc || !path[0]) return rc; /* auto without a checkpoint: start fresh */
+    double t0 = pg_now();
     if ((rc = pg_ckpt_load(r, path))) return rc;
+    double dt = pg_now() - t0;
+    struct stat st;
+    double mb = stat(path, &st) ? 0.0 : (double)st.st_size / 1e6;
     if (r->grid->rank == 0)
-        printf("resumed from %s at step %d\n", path, pg_engine_steps_done(r->engine));
+        printf("resumed from %s at step %d (%.1f MB in %.3f s, %.0f MB/s)\n", path,
+               pg_engine_steps_done(r->engine), mb, dt, mb / (dt > 0 ? dt : 1e-9));
     return 0;
 }
 
