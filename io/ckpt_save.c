@@ -42,6 +42,8 @@ struct pg_ckpt_job {
     pg_ckpt_tensor *t;
     uint64_t *lo, *hi; /* [D] rows this rank writes; lo == hi: none */
     size_t *off;       /* [D] floats into host */
+    uint32_t *crc;     /* [D] CRC-32 of each whole dataset (digest) */
+    haddr_t *addr;     /* [D] file offset of each dataset (asynchronous saves) */
     float *host;
     double bytes;      /* tensor bytes in the whole file */
     /* background save */
@@ -61,6 +63,8 @@ static void job_free(struct pg_ckpt_job *j)
     free(j->lo);
     free(j->hi);
     free(j->off);
+    free(j->crc);
+    free(j->addr);
     free(j->host);
     free(j);
 }
@@ -108,7 +112,9 @@ static int snapshot(pg_run *r, const char *dir, struct pg_ckpt_job **out)
     j->lo = calloc(D + 1, sizeof *j->lo);
     j->hi = calloc(D + 1, sizeof *j->hi);
     j->off = calloc(D + 1, sizeof *j->off);
-    if (!j->lo || !j->hi || !j->off) goto nomem;
+    j->crc = calloc(D + 1, sizeof *j->crc);
+    j->addr = calloc(D + 1, sizeof *j->addr);
+    if (!j->lo || !j->hi || !j->off || !j->crc || !j->addr) goto nomem;
     for (size_t d = 0; d < D; d++) {
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
         if (t->copy) continue;
@@ -186,11 +192,44 @@ static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
     return bad ? pg_error(PG_EIO, "%s: cannot write the root attributes", j->tmp) : 0;
 }
 
-/* Collective write of the whole file to j->tmp. Every rank takes part in
- * every collective call, also after a local failure, so none is left waiting. */
-static int write_file(struct pg_ckpt_job *j)
+/* The CRC-32 of every dataset (collective): each rank digests its own row
+ * blocks, one allreduce gathers them, and the blocks are combined in row
+ * order, so every rank ends with the same j->crc[]. */
+static int digest(struct pg_ckpt_job *j)
 {
-    int rc = 0, D = j->nstates * j->nt, dp = j->dp;
+    int D = j->nstates * j->nt, dp = j->dp;
+    uint32_t *crc = calloc((size_t)D * dp + 1, sizeof *crc);
+    uint64_t *len = calloc((size_t)D * dp + 1, sizeof *len);
+    int rc = (crc && len) ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
+    if ((rc = pg_ckpt_agree(j->comm, rc))) goto done;
+    for (int d = 0; d < D; d++) {
+        size_t bytes = sizeof(float) * (size_t)(j->hi[d] - j->lo[d]) * pg_ckpt_row_len(&j->t[d % j->nt]);
+        if (!bytes) continue;
+        crc[(size_t)d * dp + j->replica] = pg_crc32(0, j->host + j->off[d], bytes);
+        len[(size_t)d * dp + j->replica] = bytes;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, crc, D * dp, MPI_UINT32_T, MPI_BOR, j->comm);
+    MPI_Allreduce(MPI_IN_PLACE, len, D * dp, MPI_UINT64_T, MPI_SUM, j->comm);
+    for (int d = 0; d < D; d++) {
+        uint32_t c = 0;
+        for (int k = 0; k < dp; k++)
+            c = pg_crc32_combine(c, crc[(size_t)d * dp + k], len[(size_t)d * dp + k]);
+        j->crc[d] = c;
+    }
+done:
+    free(crc);
+    free(len);
+    return rc;
+}
+
+/* Collective creation of j->tmp: root attributes, every dataset with its
+ * attributes (crc32 included). With `data`, the rows are written too, one
+ * collective H5Dwrite per dataset; without, only the datasets' file offsets
+ * are recorded in j->addr for write_raw. Every rank takes part in every
+ * collective call, also after a local failure, so none is left waiting. */
+static int write_file(struct pg_ckpt_job *j, int data)
+{
+    int rc = 0, D = j->nstates * j->nt;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(fapl, j->comm, MPI_INFO_NULL);
     H5Pset_all_coll_metadata_ops(fapl, 1);
@@ -205,66 +244,71 @@ static int write_file(struct pg_ckpt_job *j)
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-    hid_t *ds = malloc(sizeof(hid_t) * (size_t)(D ? D : 1));
-    uint32_t *crc = calloc((size_t)D * dp + 1, sizeof *crc);
-    uint64_t *len = calloc((size_t)D * dp + 1, sizeof *len);
-    if (!ds || !crc || !len) {
-        rc = pg_error(PG_ENOMEM, "checkpoint: out of memory");
-        D = 0; /* every rank is equally short of nothing here: sizes are tiny */
-    }
     float dummy = 0.0f;
     for (int d = 0; d < D; d++) {
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
-        ds[d] = -1;
         if (t->copy) continue;
         char path[160];
         snprintf(path, sizeof path, "%s/%s", pg_ckpt_group(j->states[d / j->nt]), t->name);
         hsize_t dims[2] = {t->dims[0], t->dims[1]};
         hid_t fs = H5Screate_simple(t->ndim, dims, NULL);
-        ds[d] = H5Dcreate2(f, path, H5T_IEEE_F32LE, fs, lcpl, dcpl, H5P_DEFAULT);
+        hid_t ds = H5Dcreate2(f, path, H5T_IEEE_F32LE, fs, lcpl, dcpl, H5P_DEFAULT);
         int64_t layer = t->layer;
-        if (ds[d] < 0 || pg_h5_put_i64(ds[d], "layer", &layer, 1) ||
-            pg_h5_put_str(ds[d], "kind", t->kind))
+        if (ds < 0 || pg_h5_put_i64(ds, "layer", &layer, 1) || pg_h5_put_str(ds, "kind", t->kind) ||
+            pg_h5_put_u32(ds, "crc32", j->crc[d]))
             if (!rc) rc = pg_error(PG_EIO, "%s: cannot create dataset %s", j->tmp, path);
-        uint64_t rows = j->hi[d] - j->lo[d];
-        size_t row = pg_ckpt_row_len(t);
-        hsize_t start[2] = {j->lo[d], 0}, count[2] = {rows, dims[1]};
-        hsize_t mdims[1] = {rows * row > 0 ? rows * row : 1};
-        hid_t ms = H5Screate_simple(1, mdims, NULL);
-        if (rows) {
-            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-            crc[(size_t)d * dp + j->replica] =
-                pg_crc32(0, j->host + j->off[d], sizeof(float) * rows * row);
-            len[(size_t)d * dp + j->replica] = sizeof(float) * rows * row;
+        if (!data) {
+            j->addr[d] = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
+            if (j->addr[d] == HADDR_UNDEF && !rc)
+                rc = pg_error(PG_EIO, "%s: dataset %s has no file offset", j->tmp, path);
         } else {
-            H5Sselect_none(fs);
-            H5Sselect_none(ms);
+            uint64_t rows = j->hi[d] - j->lo[d];
+            size_t row = pg_ckpt_row_len(t);
+            hsize_t start[2] = {j->lo[d], 0}, count[2] = {rows, dims[1]};
+            hsize_t mdims[1] = {rows * row > 0 ? rows * row : 1};
+            hid_t ms = H5Screate_simple(1, mdims, NULL);
+            if (rows) {
+                H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+            } else {
+                H5Sselect_none(fs);
+                H5Sselect_none(ms);
+            }
+            if (H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, rows ? j->host + j->off[d] : &dummy) < 0)
+                if (!rc) rc = pg_error(PG_EIO, "%s: writing dataset %s failed", j->tmp, path);
+            H5Sclose(ms);
+            if (d == D / 2) maybe_die(j);
         }
-        if (H5Dwrite(ds[d], H5T_NATIVE_FLOAT, ms, fs, dxpl, rows ? j->host + j->off[d] : &dummy) < 0)
-            if (!rc) rc = pg_error(PG_EIO, "%s: writing dataset %s failed", j->tmp, path);
-        H5Sclose(ms);
         H5Sclose(fs);
-        if (d == D / 2) maybe_die(j);
+        if (ds >= 0) H5Dclose(ds);
     }
-    /* each dataset's CRC-32 from its row blocks, in row order */
-    MPI_Allreduce(MPI_IN_PLACE, crc, D * dp, MPI_UINT32_T, MPI_BOR, j->comm);
-    MPI_Allreduce(MPI_IN_PLACE, len, D * dp, MPI_UINT64_T, MPI_SUM, j->comm);
-    for (int d = 0; d < D; d++) {
-        if (j->t[d % j->nt].copy) continue;
-        uint32_t c = 0;
-        for (int k = 0; k < dp; k++)
-            c = pg_crc32_combine(c, crc[(size_t)d * dp + k], len[(size_t)d * dp + k]);
-        if (ds[d] >= 0 && pg_h5_put_u32(ds[d], "crc32", c) && !rc)
-            rc = pg_error(PG_EIO, "%s: cannot write the crc32 of dataset %d", j->tmp, d);
-        if (ds[d] >= 0) H5Dclose(ds[d]);
-    }
-    free(ds);
-    free(crc);
-    free(len);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
     H5Pclose(dxpl);
     if (H5Fclose(f) < 0 && !rc) rc = pg_error(PG_EIO, "%s: closing the file failed", j->tmp);
+    return rc;
+}
+
+/* The rows of an asynchronous save, written with plain MPI-IO at the offsets
+ * HDF5 gave the (contiguous, allocated, little-endian float32) datasets: the
+ * background thread makes no HDF5 call, so the training thread may use HDF5
+ * (the token dataset reader) meanwhile. Independent writes; collective open. */
+static int write_raw(struct pg_ckpt_job *j)
+{
+    MPI_File fh;
+    if (MPI_File_open(j->comm, j->tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
+        return pg_error(PG_EIO, "%s: cannot reopen to write the tensors", j->tmp);
+    int rc = 0, D = j->nstates * j->nt;
+    for (int d = 0; d < D && !rc; d++) {
+        const pg_ckpt_tensor *t = &j->t[d % j->nt];
+        size_t row = pg_ckpt_row_len(t), n = (size_t)(j->hi[d] - j->lo[d]) * row;
+        if (n && MPI_File_write_at(fh, (MPI_Offset)(j->addr[d] + j->lo[d] * row * sizeof(float)),
+                                   j->host + j->off[d], (int)n, MPI_FLOAT,
+                                   MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            rc = pg_error(PG_EIO, "%s: writing %s/%s failed", j->tmp,
+                          pg_ckpt_group(j->states[d / j->nt]), t->name);
+        if (d == D / 2) maybe_die(j);
+    }
+    MPI_File_close(&fh);
     return rc;
 }
 
@@ -375,10 +419,11 @@ static int commit(const struct pg_ckpt_job *j)
     return 0;
 }
 
-/* Write, confirm, sync, commit: collective over j->comm. */
-static int run_job(struct pg_ckpt_job *j)
+/* Write (unless the HDF5 part is done and only the raw rows are left),
+ * confirm, sync, commit: collective over j->comm. */
+static int run_job(struct pg_ckpt_job *j, int raw)
 {
-    int rc = pg_ckpt_agree(j->comm, write_file(j));
+    int rc = pg_ckpt_agree(j->comm, raw ? write_raw(j) : write_file(j, 1));
     if (!rc) rc = pg_ckpt_agree(j->comm, sync_file(j));
     if (rc) {
         if (j->rank == 0) unlink(j->tmp);
@@ -391,7 +436,7 @@ static void *job_thread(void *arg)
 {
     struct pg_ckpt_job *j = arg;
     double t0 = pg_now();
-    j->rc = run_job(j);
+    j->rc = run_job(j, 1);
     j->seconds = pg_now() - t0;
     snprintf(j->msg, sizeof j->msg, "%s", pg_errmsg());
     return NULL;
@@ -434,28 +479,33 @@ int pg_ckpt_save(pg_run *r, const char *dir)
         if (level < MPI_THREAD_MULTIPLE)
             rc = pg_error(PG_EINVAL, "checkpoint.async=1 needs MPI initialised with "
                                      "MPI_THREAD_MULTIPLE (pipegrid train does that)");
-        else if (MPI_Comm_dup(world, &j->comm) != MPI_SUCCESS)
-            rc = pg_error(PG_ECOMM, "checkpoint: cannot duplicate the communicator");
     }
-    if ((rc = pg_ckpt_agree(world, rc))) {
+    if ((rc = pg_ckpt_agree(world, rc)) || (rc = digest(j))) {
         job_free(j);
         return rc;
     }
-    if (async) {
-        c->last_stall = pg_now() - t0;
-        if (pthread_create(&j->thread, NULL, job_thread, j)) rc = PG_EIO;
-        if ((rc = pg_ckpt_agree(world, rc ? pg_error(rc, "checkpoint: cannot start a thread") : 0))) {
-            job_free(j); /* threads that did start are joined by no one: end the job */
-            return rc;
-        }
-        c->job = j;
-        return 0;
+    if (!async) {
+        rc = run_job(j, 0);
+        c->last_stall = c->last_seconds = pg_now() - t0;
+        c->last_bytes = j->bytes;
+        job_free(j);
+        return rc;
     }
-    rc = run_job(j);
-    c->last_stall = c->last_seconds = pg_now() - t0;
-    c->last_bytes = j->bytes;
-    job_free(j);
-    return rc;
+    /* asynchronous: the HDF5 structure now, the rows on a thread */
+    rc = pg_ckpt_agree(world, write_file(j, 0));
+    if (!rc && MPI_Comm_dup(world, &j->comm) != MPI_SUCCESS)
+        rc = pg_error(PG_ECOMM, "checkpoint: cannot duplicate the communicator");
+    int started = 0;
+    if (!rc && !(started = !pthread_create(&j->thread, NULL, job_thread, j)))
+        rc = pg_error(PG_EIO, "checkpoint: cannot start the writer thread");
+    if ((rc = pg_ckpt_agree(world, rc))) {
+        /* a rank whose thread did start cannot be stopped: the caller ends the job */
+        if (!started) job_free(j);
+        return rc;
+    }
+    c->last_stall = pg_now() - t0;
+    c->job = j;
+    return 0;
 }
 
 int pg_ckpt_maybe_save(pg_run *r)

@@ -231,7 +231,8 @@ static int train_loop(pg_run *r)
 
 int pg_cmd_train(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int threading; /* MULTIPLE: asynchronous checkpoints write from a thread */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &threading);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
