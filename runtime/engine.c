@@ -43,6 +43,7 @@ struct pg_engine {
     pg_optim *optim;
     pg_tied *tied; /* tied embedding copies on this rank (NULL: none) */
     int steps_done;
+    int eval_batch;       /* >= 0: forwards read validation batch eval_batch (pg_engine_eval) */
     int G, M, b; /* global batch, microbatches, samples per microbatch */
     /* host staging for data and losses */
     float *hx, *htarget, *hlosses;
@@ -215,7 +216,8 @@ static int load_batch(pg_engine *e, pg_stage *st, pg_slot *sl, int mb)
 {
     int first = pg_stage_is_first(st), last = pg_stage_is_last(st);
     const pg_model *m = e->model;
-    int64_t sample = (int64_t)e->steps_done * e->G +
+    int64_t batch = e->eval_batch >= 0 ? e->eval_batch : e->steps_done;
+    int64_t sample = batch * e->G +
                      (int64_t)e->grid->replica * (e->G / e->grid->dp) + (int64_t)mb * e->b;
     size_t rows = (size_t)e->b * (size_t)m->T;
     int feats = first && m->input == PG_INPUT_FEATURES, toks = first && !feats;
@@ -513,6 +515,69 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
     return rc;
 }
 
+/* ---- evaluation ---- */
+
+/* Forward-only passes over validation batches: this rank's forwards and
+ * forward transfers in schedule order (dropping backward actions only removes
+ * waits, so the order stays deadlock-free); slots are freed after each batch. */
+static int eval_batch(pg_engine *e)
+{
+    int r = e->grid->stage, rc = 0;
+    size_t rows = (size_t)e->b * e->model->T;
+    for (int i = 0; i < e->sched->len[r] && !rc; i++) {
+        pg_action a = e->sched->acts[r][i];
+        pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
+        pg_slot *sl;
+        switch (a.kind) {
+        case PG_F: rc = do_forward(e, a.stage, a.mb); break;
+        case PG_RECV_F:
+            if (!(sl = slot_for(e, a.stage, a.mb))) return PG_ENOMEM;
+            rc = post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl);
+            break;
+        case PG_SEND_F:
+            sl = pg_stage_find_slot(st, a.mb);
+            rc = post(e, a.kind, a.stage, a.mb, sl->act[st->nlayers],
+                      rows * pg_stage_out_width(st), sl);
+            break;
+        default: break;
+        }
+        if (!rc) rc = progress(e);
+    }
+    while (!rc && e->npend > 0) rc = complete(e, e->npend - 1, NULL);
+    for (int s = 0; s < e->nlocal; s++)
+        for (int k = 0; k < e->stages[s]->nslots; k++)
+            if (e->stages[s]->slots[k]->mb != -1)
+                pg_stage_release_slot(e->stages[s], e->stages[s]->slots[k]);
+    return rc;
+}
+
+int pg_engine_eval(pg_engine *e, int batches, double *loss)
+{
+    *loss = 0.0;
+    if (e->data->val_samples <= 0)
+        return pg_error(PG_EINVAL, "eval: data.source=%s has no validation split",
+                        e->data->name);
+    double keep_compute = e->compute, sum = 0.0;
+    int rc = 0;
+    e->data->split = 1;
+    for (int bt = 0; bt < batches && !rc; bt++) {
+        e->eval_batch = bt;
+        e->loss_sum = 0.0;
+        rc = eval_batch(e);
+        sum += e->loss_sum;
+    }
+    e->data->split = 0;
+    e->eval_batch = -1;
+    e->compute = keep_compute;
+    if (rc) return rc;
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &req);
+    if ((rc = pg_wait_mpi(&req, 1, e->cfg->runtime.timeout, "the evaluation loss allreduce")))
+        return rc;
+    *loss = sum / ((double)batches * e->G * e->model->T);
+    return 0;
+}
+
 /* ---- life cycle ---- */
 
 int pg_engine_create(pg_engine **out, const pg_engine_args *a)
@@ -544,6 +609,7 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     e->ops = a->ops;
     e->data = a->data;
     e->G = G;
+    e->eval_batch = -1;
     e->M = M;
     e->b = G / (g->dp * M);
     int rc = pg_comm_mpi_create(&e->pipe, g->pipe);

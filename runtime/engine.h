@@ -60,6 +60,12 @@ void pg_engine_free(pg_engine *e);
  * same stats apart from step_time. */
 int pg_engine_step(pg_engine *e, pg_step_stats *stats);
 
+/* Mean loss over `batches` global batches of validation samples (the data
+ * source's split 1), forward only; collective over the world. Validation
+ * batch k holds validation samples [k*G, (k+1)*G), so every evaluation sees
+ * the same samples, on any grid. Leaves gradients and the step count alone. */
+int pg_engine_eval(pg_engine *e, int batches, double *loss);
+
 /* This rank's stages (model stage order) and optimizer. */
 int pg_engine_nstages(const pg_engine *e);
 pg_stage *pg_engine_stage(const pg_engine *e, int i);

@@ -184,6 +184,23 @@ static int resume(pg_run *r, const char *spec)
     return 0;
 }
 
+/* Validation loss every train.eval_every steps and after the last one. */
+static int eval_maybe(pg_run *r, int step)
+{
+    const pg_config *c = &r->cfg;
+    int every = c->train.eval_every;
+    if (every <= 0 || r->data->val_samples <= 0 || (step % every && step != c->train.steps))
+        return 0;
+    double loss;
+    int rc = pg_engine_eval(r->engine, c->train.eval_batches, &loss);
+    if (!rc && r->grid->rank == 0) {
+        printf("eval  %5d/%d | val loss %.6f | %d batches of %d samples\n", step, c->train.steps,
+               loss, c->train.eval_batches, c->train.batch_size);
+        fflush(stdout);
+    }
+    return rc;
+}
+
 static int train_loop(pg_run *r)
 {
     const pg_config *c = &r->cfg;
@@ -218,6 +235,7 @@ static int train_loop(pg_run *r)
                    s.step_time * 1e3, 100.0 * s.bubble, eta);
             fflush(stdout);
         }
+        if ((rc = eval_maybe(r, s.step))) fatal(r);
     }
     if (pg_ckpt_finish(r)) {
         if (rank0) pg_cli_error(pg_errmsg());
