@@ -15,7 +15,7 @@ layers="${pp}*emulated:f=${f},i=${f},w=${f},width=1024 mse"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 mpiexec -n "$pp" "$bin" train --pp "$pp" --schedule "$sched" --microbatches "$m" --steps "$steps" \
-  --set "model.input_dim=1024" --set "model.layers=$layers" --set "train.batch_size=$m" \
+  --set model.type=mlp --set "model.input_dim=1024" --set "model.layers=$layers" --set "train.batch_size=$m" \
   --set parallel.partition=uniform --set train.log_every=1 --set data.teacher_hidden=4 >"$log"
 awk -F'|' -v p="$pp" -v m="$m" -v f="$f" -v sched="$sched" '
   /^step/ { split($1, a, "[ /]+"); s = a[2]; if (s >= 2) { split($6, t, " "); sum += t[1]; n++;

@@ -26,7 +26,8 @@ typedef struct key_def {
     {sec, name, T, offsetof(pg_config, field), sizeof(((pg_config *)0)->field), def, help}
 
 static const key_def KEYS[] = {
-    K("model", "type", T_STR, model.type, "mlp", "model family: mlp (a layer list)"),
+    K("model", "type", T_STR, model.type, "gpt",
+      "model family: gpt (GPT-2 style decoder, keys vocab..tied) | mlp (model.layers)"),
     K("model", "input_dim", T_INT, model.input_dim, "32", "input features per sample (mlp)"),
     K("model", "layers", T_STR, model.layers, "linear:128 gelu resmlp:256 resmlp:256 resmlp:256 layernorm linear:64 gelu linear:8 mse",
       "layer list, e.g. 'linear:64 gelu resmlp:128 layernorm linear:8 mse' (docs/config.md)"),
@@ -38,9 +39,9 @@ static const key_def KEYS[] = {
     K("model", "width", T_INT, model.width, "64", "gpt: model width C (n_embd)"),
     K("model", "tied", T_INT, model.tied, "1",
       "gpt: 1 = the LM head reuses the token embedding (GPT-2), 0 = its own matrix"),
-    K("data", "source", T_STR, data.source, "teacher",
-      "teacher: a fixed random network labels random inputs (mlp) | tokens: windows of "
-      "a token dataset (gpt)"),
+    K("data", "source", T_STR, data.source, "auto",
+      "auto (tokens for gpt, teacher for mlp) | teacher: a fixed random network labels "
+      "random inputs (mlp) | tokens: windows of a token dataset (gpt)"),
     K("data", "path", T_STR, data.path, "",
       "tokens: HDF5 token dataset (pipegrid prep); empty = the built-in corpus "
       "(/usr/share/common-licenses, byte-level)"),
@@ -48,8 +49,8 @@ static const key_def KEYS[] = {
       "tokens: share of the token stream (its end) held out for validation"),
     K("data", "teacher_hidden", T_INT, data.teacher_hidden, "64", "teacher's hidden width"),
     K("data", "seed", T_LONG, data.seed, "1234", "seed of the task (teacher, samples)"),
-    K("train", "steps", T_INT, train.steps, "300", "optimizer steps"),
-    K("train", "batch_size", T_INT, train.batch_size, "64",
+    K("train", "steps", T_INT, train.steps, "600", "optimizer steps"),
+    K("train", "batch_size", T_INT, train.batch_size, "16",
       "global batch: samples per step over all replicas"),
     K("train", "microbatches", T_INT, train.microbatches, "4",
       "microbatches per replica per step; must divide batch_size/dp"),
@@ -60,7 +61,7 @@ static const key_def KEYS[] = {
     K("train", "eval_batches", T_INT, train.eval_batches, "4",
       "global batches of validation samples per evaluation"),
     K("optim", "name", T_STR, optim.name, "adamw", "adamw | sgd (with momentum)"),
-    K("optim", "lr", T_DOUBLE, optim.lr, "0.002", "peak learning rate"),
+    K("optim", "lr", T_DOUBLE, optim.lr, "0.004", "peak learning rate"),
     K("optim", "beta1", T_DOUBLE, optim.beta1, "0.9", "AdamW beta1"),
     K("optim", "beta2", T_DOUBLE, optim.beta2, "0.999", "AdamW beta2"),
     K("optim", "eps", T_DOUBLE, optim.eps, "1e-8", "AdamW epsilon"),
@@ -349,7 +350,7 @@ static int one_of(const char *v, const char *const *names)
 int pg_config_check(const pg_config *c)
 {
     static const char *const types[] = {"mlp", "gpt", NULL};
-    static const char *const sources[] = {"teacher", "tokens", NULL};
+    static const char *const sources[] = {"auto", "teacher", "tokens", NULL};
     static const char *const optims[] = {"adamw", "sgd", NULL};
     static const char *const decays[] = {"none", "cosine", NULL};
     static const char *const orders[] = {"auto", "replica-major", "stage-major", NULL};
@@ -358,7 +359,7 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp or gpt)",
                         c->model.type);
     if (!one_of(c->data.source, sources))
-        return pg_error(PG_EINVAL, "data.source: unknown data source '%s' (expected teacher or tokens)",
+        return pg_error(PG_EINVAL, "data.source: unknown data source '%s' (expected auto, teacher or tokens)",
                         c->data.source);
     if (!one_of(c->optim.name, optims))
         return pg_error(PG_EINVAL, "optim.name: unknown optimizer '%s' (expected adamw or sgd)",

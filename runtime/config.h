@@ -22,7 +22,7 @@ typedef struct pg_config {
         int tied;                  /* gpt: the head reuses the token embedding */
     } model;
     struct {
-        char source[PG_STR_SHORT]; /* teacher | tokens */
+        char source[PG_STR_SHORT]; /* auto | teacher | tokens */
         char path[PG_STR_LONG];    /* tokens: HDF5 token dataset; "" = built-in corpus */
         double val_fraction;       /* tokens: share of the stream held out for eval */
         int teacher_hidden;        /* hidden width of the teacher network */
@@ -72,9 +72,9 @@ typedef struct pg_config {
     } checkpoint;
 } pg_config;
 
-/* Fill with the built-in defaults: the embedded default job (a residual MLP
- * regressing a random teacher network), so that `pipegrid train` runs with no
- * file at all. */
+/* Fill with the built-in defaults: the embedded default job (a small GPT on
+ * the built-in corpus of Debian's license texts), so that `pipegrid train`
+ * runs with no file at all. */
 int pg_config_init(pg_config *c);
 
 /* Apply an INI file on top of the current values. */

@@ -26,6 +26,7 @@
  * loss so that up to 7 stages fit; batch 96 divides by dp x M for dp in
  * {1,2,4} and M in {1,3,8}. */
 static const char *const DEFAULTS[] = {
+    "model.type=mlp",
     "model.input_dim=8",
     "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
     "data.teacher_hidden=16",

@@ -21,6 +21,7 @@
 #include <string.h>
 
 static const char *const BASE[] = {
+    "model.type=mlp",
     "model.input_dim=8",
     "model.layers=linear:16 relu linear:16 relu linear:4 mse",
     "data.teacher_hidden=8",
