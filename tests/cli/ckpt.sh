@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 run() { # run NPROCS ARGS... -> $work/out, $work/err; returns the exit status
   local n=$1; shift
-  timeout 120 "$MPIEXEC" -n "$n" "$PIPEGRID" train --pp 2 --set train.log_every=1 \
+  timeout 120 "$MPIEXEC" -n "$n" "$PIPEGRID" train --pp 2 --set train.log_every=1 --set model.type=mlp \
     --set "model.layers=linear:32 relu resmlp:48 layernorm linear:8 mse" "$@" \
     >"$work/out" 2>"$work/err"
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 static const char *const DEFAULTS[] = {
+    "model.type=mlp",
     "model.input_dim=8",
     "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
     "data.teacher_hidden=16",
