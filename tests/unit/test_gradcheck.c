@@ -5,7 +5,9 @@
  * random g has dL/dy = g; for loss layers L = loss_scale * sum(row losses).
  * Forward passes are fp32, L is accumulated in double, the step is 1e-3, and
  * analytic and numeric derivatives must agree within 1e-2 relative (floor
- * 1e-3). The GPT layers have their own double-precision checks. */
+ * 1e-3). The GPT layers (embed, block with causal attention, lmhead) run on
+ * B x T microbatches with token ids; they are also checked against PyTorch
+ * (test_gpt_reference.c). */
 #include "runtime/layers/layer.h"
 #include "runtime/rng.h"
 #include "support/testlib.h"
@@ -14,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EPS 1e-3f
 #define TOL 1e-2
 
 typedef struct harness {
@@ -22,6 +23,7 @@ typedef struct harness {
     const pg_ops *o;
     pg_mb mb;
     int N;
+    float eps;       /* finite-difference step */
     float *in, *out, *saved, *gsaved, *g, *din, *params, *grads;
     float *target;
     int *labels;
@@ -52,12 +54,12 @@ static int compare(harness *h, float *x, const float *analytic, size_t n, const 
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         float keep = x[i];
-        x[i] = keep + EPS;
+        x[i] = keep + h->eps;
         double lp = objective(h);
-        x[i] = keep - EPS;
+        x[i] = keep - h->eps;
         double lm = objective(h);
         x[i] = keep;
-        double fd = (lp - lm) / (2.0 * EPS);
+        double fd = (lp - lm) / (2.0 * h->eps);
         if (!agree(analytic[i], fd) && bad++ < 3)
             fprintf(stderr, "%s: %s[%zu] analytic %.6g numeric %.6g\n", spec, what, i,
                     analytic[i], fd);
@@ -65,9 +67,11 @@ static int compare(harness *h, float *x, const float *analytic, size_t n, const 
     return bad;
 }
 
-static void check_layer(const char *spec, int in_width)
+/* B x T rows; weights ~ wscale * N(0,1) (+1 for scales); step eps */
+static void check_layer_at(const char *spec, int in_width, int B, int T, double wscale, float eps)
 {
     harness h = {0};
+    h.eps = eps;
     h.o = pg_ops_cpu();
     char kind_name[64], *args;
     snprintf(kind_name, sizeof kind_name, "%s", spec);
@@ -77,8 +81,8 @@ static void check_layer(const char *spec, int in_width)
     h.l.kind = pg_layer_kind_find(kind_name);
     h.l.in_width = in_width;
     CHECK_MSG(h.l.kind && h.l.kind->configure(&h.l, args) == 0, "configure %s", spec);
-    h.N = 6;
-    h.mb.shape = (pg_shape){3, 2};
+    h.N = B * T;
+    h.mb.shape = (pg_shape){B, T};
     h.mb.loss_scale = 1.0f / h.N;
     size_t nin = (size_t)h.N * in_width, nout = (size_t)h.N * (h.l.out_width ? h.l.out_width : 1);
     size_t np = 0;
@@ -94,6 +98,8 @@ static void check_layer(const char *spec, int in_width)
     h.target = calloc(nin, 4);
     h.labels = calloc((size_t)h.N, sizeof(int));
     h.mb.losses = calloc((size_t)h.N, 4);
+    int *tokens = calloc((size_t)h.N, sizeof(int));
+    h.mb.tokens = tokens;
     h.mb.target = h.target;
     h.mb.labels = h.labels;
     pg_rng r;
@@ -101,14 +107,17 @@ static void check_layer(const char *spec, int in_width)
     for (size_t i = 0; i < nin; i++) h.in[i] = (float)pg_rng_normal(&r);
     for (size_t i = 0; i < nout; i++) h.g[i] = (float)pg_rng_normal(&r);
     for (size_t i = 0; i < nin; i++) h.target[i] = (float)pg_rng_normal(&r);
-    for (int i = 0; i < h.N; i++) h.labels[i] = (int)(pg_rng_u64(&r) % (uint64_t)in_width);
+    for (int i = 0; i < h.N; i++) h.labels[i] = (int)(pg_rng_u64(&r) % (uint64_t)(in_width ? in_width : 1));
+    /* token ids for an embedding (iarg[0] = vocabulary), repeated so that
+     * rows share gradient rows */
+    for (int i = 0; i < h.N; i++) tokens[i] = (int)(pg_rng_u64(&r) % 3);
     size_t off = 0;
     for (int p = 0; p < h.l.nparams; p++) {
         pg_param *P = &h.l.params[p];
         P->w = h.params + off;
         P->g = h.grads + off;
         /* random values everywhere (also for ones/zeros inits) to exercise all terms */
-        for (size_t i = 0; i < P->n; i++) P->w[i] = (float)(0.5 * pg_rng_normal(&r)) + (P->init == PG_INIT_ONE);
+        for (size_t i = 0; i < P->n; i++) P->w[i] = (float)(wscale * pg_rng_normal(&r)) + (P->init == PG_INIT_ONE);
         off += P->n;
     }
     /* analytic: forward, then I, then W */
@@ -120,7 +129,10 @@ static void check_layer(const char *spec, int in_width)
     printf("gradcheck %-28s %4zu inputs %5zu params: %s\n", spec, nin, np, bad ? "FAIL" : "ok");
     free(h.in), free(h.din), free(h.out), free(h.g), free(h.saved), free(h.gsaved);
     free(h.params), free(h.grads), free(h.target), free(h.labels), free(h.mb.losses);
+    free(tokens);
 }
+
+static void check_layer(const char *spec, int in_width) { check_layer_at(spec, in_width, 3, 2, 0.5, 1e-3f); }
 
 int main(void)
 {
@@ -132,5 +144,12 @@ int main(void)
     check_layer("resmlp:9", 5);
     check_layer("mse", 4);
     check_layer("xent", 5);
+    /* GPT layers; the block's weights are smaller (0.2) so that its LayerNorms
+     * and softmax stay in the range where fp32 differences resolve them */
+    check_layer_at("embed:5,4,6", 0, 2, 4, 0.5, 1e-3f);
+    check_layer_at("embed:5,4,6,untied", 0, 2, 3, 0.5, 1e-3f);
+    check_layer_at("block:2,2", 8, 2, 4, 0.2, 1e-2f); /* causal attention, 2 heads of 4 */
+    check_layer_at("block:1,1", 4, 1, 5, 0.2, 1e-2f);
+    check_layer_at("lmhead:7", 4, 2, 3, 0.5, 1e-3f);
     return pg_test_summary("test_gradcheck");
 }
