@@ -18,7 +18,7 @@ static void usage(FILE *f)
           "  ckpt       inspect or verify an HDF5 checkpoint (no MPI needed)\n"
           "\n"
           "examples:\n"
-          "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in demo job\n"
+          "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in job (a small GPT)\n"
           "  mpiexec -n 8 pipegrid train --config my.ini --pp 4 --schedule gpipe\n"
           "  pipegrid schedule --pp 4 --microbatches 8 --schedule 1f1b\n"
           "  pipegrid topo --xml node.xml --nodes 4 --pp 4 --dp 16 -c my.ini\n"
