@@ -228,6 +228,12 @@ static void block_backward_weight(const pg_layer *l, const pg_ops *o, const pg_m
     o->layernorm_backward_weight(p[LN2_W].g, p[LN2_B].g, v.dln2, v.x1, v.mean2, v.rstd2, N, C);
     o->matmul_backward_weight(p[PROJ_W].g, p[PROJ_B].g, v.dx1, v.y, N, C, C);
     o->matmul_backward_weight(p[QKV_W].g, p[QKV_B].g, v.dqkv, v.ln1, N, C, 3 * C);
+    /* The key bias's gradient is identically zero: adding a constant to every key
+     * of a head shifts each query's scores uniformly, which softmax ignores. In
+     * float it comes out as rounding noise that depends on the summation order
+     * (grid, microbatches, BLAS threads), and AdamW would turn that noise into
+     * steps of size ~lr; write the exact value instead. */
+    o->zero(p[QKV_B].g + C, sizeof(float) * (size_t)C);
     o->layernorm_backward_weight(p[LN1_W].g, p[LN1_B].g, v.dln1, in, v.mean1, v.rstd1, N, C);
 }
 
