@@ -19,8 +19,13 @@ double pg_layer_cost(const pg_layer *l, pg_shape s)
 }
 
 /* Minimise the largest stage cost over contiguous ranges of the L units
- * (dynamic programming over (stages, prefix), O(S L^2)). */
-static int balance(const double *prefix, int L, int S, int *first)
+ * (dynamic programming over (stages, prefix), O(S L^2)). prefix[] are prefix
+ * sums of unit costs; with a memory cap, fixed[] and act[] are prefix sums of
+ * unit memory (parameters and optimizer state; activations per in-flight
+ * microbatch) and stage s may hold only ranges with
+ * fixed + mult[s] * act <= cap. Fails when no split fits. */
+static int balance_capped(const double *prefix, const double *fixed, const double *act,
+                          const double *mult, double cap, int L, int S, int *first)
 {
     double *best = malloc(sizeof(double) * (size_t)(S + 1) * (size_t)(L + 1));
     int *cut = malloc(sizeof(int) * (size_t)(S + 1) * (size_t)(L + 1));
@@ -37,6 +42,8 @@ static int balance(const double *prefix, int L, int S, int *first)
             AT(cut, s, j) = -1;
             for (int i = s - 1; i < j; i++) {
                 if (AT(best, s - 1, i) == DBL_MAX) continue;
+                if (fixed && fixed[j] - fixed[i] + mult[s - 1] * (act[j] - act[i]) > cap)
+                    continue;
                 double c = prefix[j] - prefix[i];
                 double v = AT(best, s - 1, i) > c ? AT(best, s - 1, i) : c;
                 if (v < AT(best, s, j)) {
@@ -46,12 +53,22 @@ static int balance(const double *prefix, int L, int S, int *first)
             }
         }
     }
+    int fits = AT(best, S, L) < DBL_MAX;
     first[S] = L;
-    for (int s = S; s >= 1; s--) first[s - 1] = AT(cut, s, first[s]);
+    for (int s = S; s >= 1 && fits; s--) first[s - 1] = AT(cut, s, first[s]);
 #undef AT
     free(best);
     free(cut);
+    if (!fits)
+        return pg_error(PG_EINVAL, "partition: no split into %d stages fits the memory cap of "
+                                   "%.4g MB per stage",
+                        S, cap / 1e6);
     return 0;
+}
+
+static int balance(const double *prefix, int L, int S, int *first)
+{
+    return balance_capped(prefix, NULL, NULL, NULL, DBL_MAX, L, S, first);
 }
 
 /* Partition units: runs of layers that always share a stage (a layer with
@@ -142,6 +159,46 @@ int pg_partition(const pg_model *m, int S, const char *spec, pg_shape shape, int
     }
     free(start);
     free(ufirst);
+    return rc;
+}
+
+int pg_partition_capped(const pg_model *m, int S, const double *cost, const double *fixed,
+                        const double *act, const double *mult, double cap, int *first)
+{
+    int L = m->nlayers - 1;
+    if (S < 1 || S > L)
+        return pg_error(PG_EINVAL, "partition: %d stages for %d layers before the loss", S, L);
+    int *start = malloc(sizeof(int) * (size_t)(L + 1));
+    int *ufirst = malloc(sizeof(int) * (size_t)(S + 1));
+    double *pre = calloc(3 * (size_t)(L + 1), sizeof(double));
+    int rc = 0;
+    if (!start || !ufirst || !pre) rc = pg_error(PG_ENOMEM, "partition: out of memory");
+    if (!rc) {
+        int U = units_of(m, L, start);
+        double *pc = pre, *pf = pre + L + 1, *pa = pre + 2 * (L + 1);
+        for (int u = 0; u < U; u++) {
+            pc[u + 1] = pc[u];
+            pf[u + 1] = pf[u];
+            pa[u + 1] = pa[u];
+            /* the loss rides with the last unit */
+            int hi = u == U - 1 ? m->nlayers : start[u + 1];
+            for (int i = start[u]; i < hi; i++) {
+                pc[u + 1] += cost[i];
+                pf[u + 1] += fixed[i];
+                pa[u + 1] += act[i];
+            }
+        }
+        if (S > U)
+            rc = pg_error(PG_EINVAL, "partition: %d stages but only %d partition units", S, U);
+        if (!rc) rc = balance_capped(pc, pf, pa, mult, cap, U, S, ufirst);
+        if (!rc) {
+            for (int s = 0; s < S; s++) first[s] = start[ufirst[s]];
+            first[S] = m->nlayers;
+        }
+    }
+    free(start);
+    free(ufirst);
+    free(pre);
     return rc;
 }
 

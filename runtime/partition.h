@@ -21,6 +21,14 @@ double pg_layer_cost(const pg_layer *l, pg_shape s);
 /* Fill first[0..nstages] (first[nstages] = nlayers). */
 int pg_partition(const pg_model *m, int nstages, const char *spec, pg_shape s, int *first);
 
+/* The cost-balanced split from given per-layer costs (seconds, e.g. profiled)
+ * under a memory cap: stage s may hold layers whose fixed[] bytes (parameters,
+ * gradients, optimizer state) plus mult[s] x act[] bytes (activations of one
+ * microbatch, times the microbatches it holds at once) stay <= cap. Minimises
+ * the largest stage cost. Error when no split fits. */
+int pg_partition_capped(const pg_model *m, int nstages, const double *cost, const double *fixed,
+                        const double *act, const double *mult, double cap, int *first);
+
 /* One line per stage: layers, kinds, parameters, estimated cost. */
 void pg_partition_print(const pg_model *m, int nstages, const int *first, pg_shape s, FILE *f);
 

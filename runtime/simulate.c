@@ -2,6 +2,7 @@
 #include "simulate.h"
 
 #include "error.h"
+#include "timeline.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
     double *t = calloc((size_t)P, sizeof(double));
     int *pc = calloc((size_t)P, sizeof(int));
     int *inflight = calloc((size_t)P, sizeof(int));
+    double *held = calloc((size_t)P, sizeof(double));
     /* arrival times of activations into stage s and of gradients into stage
      * s (NAN until sent); done times of local producers */
     double *arr_f = malloc(sizeof(double) * SM), *arr_b = malloc(sizeof(double) * SM);
@@ -41,9 +43,10 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
     out->busy = calloc((size_t)P, sizeof(double));
     out->bubble = calloc((size_t)P, sizeof(double));
     out->peak_inflight = calloc((size_t)P, sizeof(int));
+    out->peak_bytes = calloc((size_t)P, sizeof(double));
     out->events = malloc(sizeof(pg_sim_event) * (size_t)(total + 1));
     int rc = 0;
-    if (!t || !pc || !inflight || !arr_f || !arr_b || !done_f || !done_b || !out->busy ||
+    if (!t || !pc || !inflight || !held || !out->peak_bytes || !arr_f || !arr_b || !done_f || !done_b || !out->busy ||
         !out->bubble || !out->peak_inflight || !out->events) {
         rc = pg_error(PG_ENOMEM, "simulate: out of memory");
         goto done;
@@ -81,12 +84,17 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
                     out->events[out->nevents++] = (pg_sim_event){r, a, ready, end};
                     out->busy[r] += end - ready;
                     t[r] = end;
+                    double ab = c->act_bytes ? c->act_bytes[a.stage] : 0.0;
                     if (a.kind == PG_F) {
                         done_f[k] = end;
                         if (++inflight[r] > out->peak_inflight[r]) out->peak_inflight[r] = inflight[r];
+                        if ((held[r] += ab) > out->peak_bytes[r]) out->peak_bytes[r] = held[r];
                     }
                     if (a.kind == PG_B || a.kind == PG_I) done_b[k] = end;
-                    if (a.kind == PG_B || a.kind == PG_W) inflight[r]--;
+                    if (a.kind == PG_B || a.kind == PG_W) {
+                        inflight[r]--;
+                        held[r] -= ab;
+                    }
                 } else if (a.kind == PG_SEND_F) {
                     arr_f[k + M] = t[r] + transfer(c, a.stage);
                 } else if (a.kind == PG_SEND_B) {
@@ -110,6 +118,7 @@ done:
     free(t);
     free(pc);
     free(inflight);
+    free(held);
     free(arr_f);
     free(arr_b);
     free(done_f);
@@ -139,8 +148,23 @@ void pg_sim_result_free(pg_sim_result *r)
     free(r->busy);
     free(r->bubble);
     free(r->peak_inflight);
+    free(r->peak_bytes);
     free(r->events);
     memset(r, 0, sizeof *r);
+}
+
+int pg_sim_spans(const pg_sim_result *r, pg_tl_span **spans, int *n)
+{
+    static const char letter[] = "FBIW";
+    *n = 0;
+    *spans = malloc(sizeof(pg_tl_span) * (size_t)(r->nevents + 1));
+    if (!*spans) return pg_error(PG_ENOMEM, "simulate: out of memory");
+    for (int e = 0; e < r->nevents; e++) {
+        const pg_sim_event *ev = &r->events[e];
+        (*spans)[(*n)++] = (pg_tl_span){ev->rank, ev->start, ev->end, letter[ev->a.kind],
+                                        ev->a.stage, ev->a.mb};
+    }
+    return 0;
 }
 
 void pg_sim_print_grid(const pg_schedule *s, const pg_sim_result *r, double unit, FILE *f)

@@ -16,6 +16,8 @@
 typedef struct pg_sim_costs {
     const double *f, *i, *w; /* [nstages] seconds per microbatch; B = I + W */
     const double *bytes;     /* [nstages] bytes a stage's output has per microbatch, or NULL */
+    const double *act_bytes; /* [nstages] bytes a microbatch holds on a stage from its F to
+                                its B/W (activations, saved state, gradients), or NULL */
     double latency;          /* seconds per message */
     double bandwidth;        /* bytes per second (0 = infinite) */
     double optim;            /* seconds of the optimizer step on every rank */
@@ -31,7 +33,8 @@ typedef struct pg_sim_result {
     double step_time;
     double *busy;       /* [pp] compute seconds */
     double *bubble;     /* [pp] 1 - busy/step_time */
-    int *peak_inflight; /* [pp] */
+    int *peak_inflight; /* [pp] microbatch-stages held at once (F done, B/W not yet) */
+    double *peak_bytes; /* [pp] the most act_bytes held at once (0 without act_bytes) */
     int nevents;
     pg_sim_event *events; /* compute actions, in execution order per rank */
 } pg_sim_result;
@@ -41,6 +44,11 @@ void pg_sim_result_free(pg_sim_result *r);
 
 /* Uniform costs: every stage f, i, w, no communication cost. */
 int pg_simulate_uniform(const pg_schedule *s, double f, double i, double w, pg_sim_result *out);
+
+/* The compute events as timeline spans (timeline.h), one row per rank;
+ * *spans is malloc'd, *n its length. */
+struct pg_tl_span;
+int pg_sim_spans(const pg_sim_result *r, struct pg_tl_span **spans, int *n);
 
 /* The action grid: one row per rank, one column per `unit` of time, each
  * cell showing the action running then (".." when idle). */
