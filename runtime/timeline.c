@@ -30,14 +30,14 @@ static void hsl(double h, double s, double l, char out[8])
              (int)lround((b + m) * 255));
 }
 
-/* Lightness of each kind: F light, B/I medium, W dark. */
+/* Lightness of each kind: F light, B medium, I darker, W darkest. */
 static double shade(char kind)
 {
     switch (kind) {
-    case 'F': return 0.78;
-    case 'B': return 0.55;
-    case 'I': return 0.55;
-    case 'W': return 0.36;
+    case 'F': return 0.80;
+    case 'B': return 0.60;
+    case 'I': return 0.48;
+    case 'W': return 0.32;
     default: return 0.85;
     }
 }

@@ -3,7 +3,7 @@
  * Data only: the caller hands rows of time spans (predicted by the simulator,
  * or measured from a trace) and gets a self-contained SVG file. Compute spans
  * are boxes coloured by microbatch (one hue per microbatch), with the kind
- * told apart by shade (F light, B and I medium, W dark) and labelled "F3" (or
+ * told apart by shade (F light, B medium, I darker, W darkest) and labelled "F3" (or
  * "1F3" when a rank holds several stages); spans with mb < 0 (waits,
  * communication, optimizer) are drawn grey. Two timelines drawn with the same
  * t_end can be put side by side (predicted vs measured). */

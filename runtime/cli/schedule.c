@@ -178,12 +178,12 @@ static int parse(int argc, char **argv, opts *o)
 static double report(const pg_schedule *s, const pg_sim_result *r, int unit, int bytes)
 {
     double mean = 0.0;
-    if (unit) printf("\npredicted step: %.0f units\n", r->step_time);
+    if (unit) printf("\npredicted step: %g units\n", r->step_time);
     else printf("\npredicted step: %.3f ms\n", r->step_time * 1e3);
     printf("%-6s %10s %8s %15s%s\n", "rank", unit ? "busy" : "busy ms", "bubble",
            "peak in-flight", bytes ? "   peak act MB" : "");
     for (int k = 0; k < s->pp; k++) {
-        printf("%-6d %10.*f %7.1f%% %15d", k, unit ? 0 : 3, unit ? r->busy[k] : r->busy[k] * 1e3,
+        printf("%-6d %10.*f %7.1f%% %15d", k, unit ? 1 : 3, unit ? r->busy[k] : r->busy[k] * 1e3,
                100.0 * r->bubble[k], r->peak_inflight[k]);
         if (bytes) printf(" %14.3f", r->peak_bytes[k] / 1e6);
         putchar('\n');
@@ -203,11 +203,11 @@ static int draw(const pg_schedule *s, const pg_sim_result *r, double mean_bubble
     pg_tl_span *spans;
     int n, rc = pg_sim_spans(r, &spans, &n);
     if (rc) return rc;
-    char title[160], sub[200];
+    char title[160], sub[400];
     snprintf(title, sizeof title, "%s: pp=%d, %d stages, %d microbatches (predicted)", s->name,
              s->pp, s->nstages, s->nmb);
     if (unit)
-        snprintf(sub, sizeof sub, "step %.0f units, mean bubble %.1f%%; %s", r->step_time,
+        snprintf(sub, sizeof sub, "step %g units, mean bubble %.1f%%; %s", r->step_time,
                  100.0 * mean_bubble, costs);
     else
         snprintf(sub, sizeof sub, "step %.3f ms, mean bubble %.1f%%; %s", r->step_time * 1e3,
@@ -342,8 +342,14 @@ int pg_cmd_schedule(int argc, char **argv)
         rc = predict_model(&o, &cfg, s, &sim);
         snprintf(costs, sizeof costs, "%s layer costs", o.profile ? "profiled" : "estimated");
     } else if (o.unit) {
-        rc = pg_simulate_uniform(s, 1, 1, 1, &sim);
-        snprintf(costs, sizeof costs, "unit costs F = I = W = 1");
+        /* a model chunk of v per rank costs 1/v of a whole-rank stage */
+        double u = (double)s->pp / s->nstages;
+        rc = pg_simulate_uniform(s, u, u, u, &sim);
+        if (s->nstages > s->pp)
+            snprintf(costs, sizeof costs, "unit costs per rank's model slice F = I = W = 1 "
+                                          "(1/%d per chunk)", s->nstages / s->pp);
+        else
+            snprintf(costs, sizeof costs, "unit costs F = I = W = 1");
     } else {
         double *v3 = malloc(sizeof(double) * 3 * (size_t)s->nstages);
         if (!v3) rc = pg_error(PG_ENOMEM, "out of memory");
@@ -366,8 +372,8 @@ int pg_cmd_schedule(int argc, char **argv)
     }
     int unit = o.unit && !o.model;
     if (unit) {
-        printf("\naction grid (unit costs: F = I = W = 1, B = 2; '..' = idle):\n");
-        pg_sim_print_grid(s, &sim, 1.0, stdout);
+        printf("\naction grid (%s, B = I + W; '..' = idle):\n", costs);
+        pg_sim_print_grid(s, &sim, (double)s->pp / s->nstages, stdout);
     }
     double mean = report(s, &sim, unit, o.model && !o.fixed);
     if (o.svg) rc = draw(s, &sim, mean, unit, costs, o.svg);
