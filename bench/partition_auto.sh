@@ -20,7 +20,7 @@ for c in 1 1 1 1 4 4 1 3; do
   layers+="emulated:f=$ms,i=$ms,w=$ms,width=64 "
 done
 layers+="mse"
-sets=(--set "model.input_dim=64" --set "model.layers=$layers" --set "train.batch_size=$m"
+sets=(--set model.type=mlp --set "model.input_dim=64" --set "model.layers=$layers" --set "train.batch_size=$m"
       --set data.teacher_hidden=4 --set train.log_every=1)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

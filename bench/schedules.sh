@@ -20,7 +20,7 @@ pp=${1:-4} m=${2:-8} dp=${3:-2} f=${4:-4} steps=${5:-8}
 lat=${LAT_US:-50}
 bin=${PIPEGRID:-build/pipegrid}
 n=$((pp * dp))
-sets=(--set "model.input_dim=256" --set "model.layers=$((2 * pp))*emulated:f=$f,i=$f,w=$f,width=256 mse"
+sets=(--set model.type=mlp --set "model.input_dim=256" --set "model.layers=$((2 * pp))*emulated:f=$f,i=$f,w=$f,width=256 mse"
       --set "train.batch_size=$((m * dp))" --set parallel.partition=uniform
       --set data.teacher_hidden=4 --set train.log_every=1)
 log=$(mktemp)

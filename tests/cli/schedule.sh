@@ -28,7 +28,7 @@ echo "mean bubble 1f1b $b1%, zbh1 $bz%"
 
 layers=""
 for c in 1 1 1 1 4 4 1 3; do layers+="emulated:f=$c,i=$c,w=$c,width=8 "; done
-model=(--set model.input_dim=8 --set "model.layers=${layers}mse" --set train.batch_size=8)
+model=(--set model.type=mlp --set model.input_dim=8 --set "model.layers=${layers}mse" --set train.batch_size=8)
 "$PIPEGRID" schedule --pp 4 -m 8 "${model[@]}" --partition auto | tee "$out/auto.txt" | sed -n '/^uniform split/,/^auto split/p'
 grep -q "^auto split:    4,1,1,2" "$out/auto.txt" || fail "auto split"
 uni=$(awk '/^uniform split:/ {print $6}' "$out/auto.txt")
