@@ -116,6 +116,9 @@ static const key_def KEYS[] = {
       "keep the newest K checkpoints, never the one resumed from (0 = keep all)"),
     K("checkpoint", "async", T_INT, checkpoint.async, "0",
       "1: copy the state to host memory and write it while training continues"),
+    K("runtime", "halt_file", T_STR, runtime.halt_file, "",
+      "when this file exists at a step boundary, checkpoint and exit 75 as on SIGUSR1/SIGTERM "
+      "(docs/slurm.md); empty = none"),
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 

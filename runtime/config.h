@@ -63,6 +63,7 @@ typedef struct pg_config {
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
         double timeout;            /* watchdog, seconds a wait may take */
         double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
+        char halt_file[PG_STR_LONG]; /* stop cleanly when this file appears (runtime/halt.h) */
     } runtime;
     struct {
         char dir[PG_STR_LONG]; /* where step_NNNNNNNN.h5 and `latest` live */

@@ -10,6 +10,8 @@ enum {
     PG_EXIT_OK = 0,
     PG_EXIT_FAIL = 1,  /* an error: message on stderr */
     PG_EXIT_USAGE = 2, /* bad command line */
+    PG_EXIT_HALTED = 75, /* stopped on request (signal or halt file) after writing a
+                            checkpoint: resume it (EX_TEMPFAIL; docs/slurm.md) */
 };
 
 int pg_cmd_train(int argc, char **argv);

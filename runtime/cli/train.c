@@ -1,6 +1,7 @@
 /* train.c: `pipegrid train`. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "../error.h"
+#include "../halt.h"
 #include "../layers/layer.h"
 #include "../run.h"
 #include "cli.h"
@@ -203,6 +204,18 @@ static int eval_maybe(pg_run *r, int step)
     return rc;
 }
 
+/* A stop was requested (runtime/halt.h): every rank is here after the same
+ * step. */
+static int halted(pg_run *r, int step, const char *why)
+{
+    if (r->grid->rank == 0) {
+        printf("halted: %s after step %d of %d; no checkpoint written; exit %d\n", why, step,
+               r->cfg.train.steps, PG_EXIT_HALTED);
+        fflush(stdout);
+    }
+    return PG_EXIT_HALTED;
+}
+
 static int train_loop(pg_run *r)
 {
     const pg_config *c = &r->cfg;
@@ -227,6 +240,10 @@ static int train_loop(pg_run *r)
             return PG_EXIT_FAIL;
         }
         int last = s.step == c->train.steps;
+        char why[1100];
+        int halt = pg_halt_agree(r->grid->world, c->runtime.timeout, why, sizeof why);
+        if (halt < 0) fatal(r);
+        if (halt && !last) return halted(r, s.step, why);
         if (rank0 && (s.step % c->train.log_every == 0 || last || s.step == start + 1)) {
             double elapsed = pg_now() - t0;
             char eta[32];
@@ -256,6 +273,7 @@ int pg_cmd_train(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    pg_halt_install(NULL); /* a stop requested during set-up waits for step 1 */
     train_args a;
     pg_config cfg;
     int usage = 0, rc = parse(argc, argv, &a);
@@ -266,6 +284,7 @@ int pg_cmd_train(int argc, char **argv)
     }
     usage = rc != 0;
     if (!rc) rc = configure(&cfg, &a);
+    if (!rc) rc = pg_halt_install(cfg.runtime.halt_file);
     int reporter;
     if ((rc = pg_agree(MPI_COMM_WORLD, rc, &reporter))) {
         if (reporter) pg_cli_error(pg_errmsg());

@@ -1,0 +1,55 @@
+/* test_halt.c: the stop request (runtime/halt.h) reaches every rank at the
+ * same step boundary, whichever rank got it and however it came: no request,
+ * the halt file (made by rank 0), none again once it is gone, SIGUSR1 on the
+ * last rank only, then SIGTERM on rank 0 (which outranks it in the reason). */
+#include "runtime/error.h"
+#include "runtime/halt.h"
+#include "support/testlib.h"
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* one path for all ranks; rank 0 creates the file */
+    int pid = (int)getpid();
+    MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    char file[128], why[256], expect[160];
+    snprintf(file, sizeof file, "/tmp/pg_test_halt.%d", pid);
+    snprintf(expect, sizeof expect, "halt file %s", file);
+    CHECK(pg_halt_install(file) == 0);
+
+    CHECK(pg_halt_agree(MPI_COMM_WORLD, 30, why, sizeof why) == 0);
+
+    if (rank == 0) {
+        FILE *f = fopen(file, "w");
+        CHECK(f != NULL);
+        if (f) fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    int h = pg_halt_agree(MPI_COMM_WORLD, 30, why, sizeof why);
+    CHECK_MSG(h == 1 && !strcmp(why, expect), "rank %d: %d '%s'", rank, h, h ? why : "");
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) unlink(file);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(pg_halt_agree(MPI_COMM_WORLD, 30, why, sizeof why) == 0);
+
+    if (rank == size - 1) raise(SIGUSR1); /* handled: sets the flag only */
+    h = pg_halt_agree(MPI_COMM_WORLD, 30, why, sizeof why);
+    CHECK_MSG(h == 1 && !strcmp(why, "SIGUSR1"), "rank %d: %d '%s'", rank, h, h ? why : "");
+
+    if (rank == 0) raise(SIGTERM); /* outranks SIGUSR1 in the reason */
+    h = pg_halt_agree(MPI_COMM_WORLD, 30, why, sizeof why);
+    CHECK_MSG(h == 1 && !strcmp(why, "SIGTERM"), "rank %d: %d '%s'", rank, h, h ? why : "");
+    int failures = pg_test_failures, all;
+    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return rank == 0 ? pg_test_summary("test_halt") : (all != 0);
+}
