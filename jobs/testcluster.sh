@@ -13,10 +13,13 @@
 # slurm-wlm and munge (installed here when missing). Each emulated node claims
 # CPUS cores (default 2; more than the machine has is allowed) so that jobs of
 # several tasks per node fit; all nodes share this machine's kernel, so MPICH
-# uses shared memory between them.
+# uses shared memory between them. Node nK listens on port PG_SLURM_PORT+K
+# (default 17000+K) and slurmctld on PG_SLURM_PORT-183 (16817): give a second
+# cluster (the ctest one) its own PG_SLURM_DIR and PG_SLURM_PORT.
 set -euo pipefail
 dir=${PG_SLURM_DIR:-/tmp/pipegrid-slurm}
 cpus=${PG_SLURM_CPUS:-2}
+port=${PG_SLURM_PORT:-17000}
 cmd=${1:-status}
 
 need_packages() {
@@ -53,9 +56,9 @@ start() {
     --log-file="$dir/log/munged.log" --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/munged.seed"
   local host; host=$(hostname)
   cat >"$dir/slurm.conf" <<CONF
-ClusterName=pgtest
+ClusterName=pgtest$port
 SlurmctldHost=$host(127.0.0.1)
-SlurmctldPort=16817
+SlurmctldPort=$((port - 183))
 AuthType=auth/munge
 AuthInfo=socket=$dir/sock/munge.sock,cred_expire=10
 CredType=cred/munge
@@ -83,7 +86,7 @@ InactiveLimit=0
 KillWait=5
 MinJobAge=300
 MessageTimeout=20
-NodeName=n[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=[17001-$((17000 + nodes))] CPUs=$cpus RealMemory=4000 State=UNKNOWN
+NodeName=n[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$((port + 1))-$((port + nodes))] CPUs=$cpus RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=n[1-$nodes] Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
   for ((i = 1; i <= nodes; i++)); do mkdir -p "$dir/spool/n$i"; done

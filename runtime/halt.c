@@ -16,12 +16,7 @@ static char halt_file[1024];
 
 static void on_signal(int sig)
 {
-    if (sig == SIGTERM && requested == SIGTERM) { /* second SIGTERM: die now */
-        signal(SIGTERM, SIG_DFL);
-        raise(SIGTERM);
-        return;
-    }
-    requested = sig;
+    if (requested != SIGTERM) requested = sig;
 }
 
 int pg_halt_install(const char *file)

@@ -8,8 +8,9 @@
  * calls pg_halt_agree(), one small allreduce, so all ranks stop after the
  * same step, write one checkpoint together and exit with PG_EXIT_HALTED.
  *
- * A second SIGTERM while the first is pending ends the process at once (the
- * default action), so an impatient `kill` still works. */
+ * Repeated signals change nothing (at a time limit a rank gets SIGTERM from
+ * Slurm and again from srun): what ends a rank that does not stop in time is
+ * the SIGKILL Slurm sends KillWait seconds later. */
 #ifndef PG_HALT_H
 #define PG_HALT_H
 

@@ -4,7 +4,8 @@
 #   tools/deps.sh [extra-package ...]
 set -euo pipefail
 packages=(build-essential cmake pkg-config mpich libmpich-dev libopenblas-dev libinih-dev
-          libcjson-dev libhdf5-mpich-dev hdf5-tools zlib1g-dev libhwloc-dev hwloc-nox python3 "$@")
+          libcjson-dev libhdf5-mpich-dev hdf5-tools zlib1g-dev libhwloc-dev hwloc-nox python3
+          python3-matplotlib slurm-wlm munge "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
