@@ -96,7 +96,7 @@ fi
 metrics=${PG_METRICS:-}
 if [ -z "$metrics" ]; then
   metrics=0
-  "$PIPEGRID" train --help 2>/dev/null | grep -q -- '--metrics' && metrics=1
+  "$PIPEGRID" train --help 2>/dev/null | grep -qE '^ +--metrics ' && metrics=1
 fi
 [ "$metrics" != 1 ] || args+=(--metrics "$run_dir/metrics.jsonl")
 if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then args+=(--set "runtime.threads=$SLURM_CPUS_PER_TASK"); fi
