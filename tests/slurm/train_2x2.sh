@@ -1,5 +1,5 @@
 # A 2-node x 2-task sbatch job (jobs/cpu-nodes.sbatch) trains the default
-# model at pp=2 x dp=2 through srun --mpi=pmi2, and its loss falls.
+# model at pp=2 x dp=2 through srun --mpi=pmi2, and its loss falls by a quarter.
 source "$(dirname "$0")/lib.sh"
 out=$PG_TEST_DIR/job.out
 job=$(PG_STEPS=40 PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
@@ -11,5 +11,5 @@ expect_line "$out" "^pipegrid: 4 ranks as pp=2 x dp=2"
 expect_line "$out" "^done: 40 steps"
 first=$(sed -En 's/^step +1\/40 \| loss ([0-9.]+).*/\1/p' "$out")
 last=$(sed -En 's/^done: .*final loss ([0-9.]+)/\1/p' "$out")
-awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.5 * a) }' || fail "loss $first -> $last did not halve"
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.75 * a) }' || fail "loss $first -> $last did not fall by a quarter"
 echo "PASS: loss $first -> $last"
