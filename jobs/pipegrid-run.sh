@@ -83,7 +83,9 @@ halt_file="$run_dir/HALT"
 ckpt_dir="$run_dir/ckpt"
 rm -f "$halt_file"
 
-args=(train --pp "$pp" --dp "$dp" --set "runtime.halt_file=$halt_file")
+# resume from the run's latest checkpoint when there is one (auto)
+args=(train --pp "$pp" --dp "$dp" --set "runtime.halt_file=$halt_file"
+      --set "checkpoint.dir=$ckpt_dir" --resume auto)
 [ -z "${PG_CONFIG:-}" ] || args+=(--config "$PG_CONFIG")
 [ -z "${PG_MICROBATCHES:-}" ] || args+=(--microbatches "$PG_MICROBATCHES")
 [ -z "${PG_SCHEDULE:-}" ] || args+=(--schedule "$PG_SCHEDULE")

@@ -208,9 +208,16 @@ static int eval_maybe(pg_run *r, int step)
  * step. */
 static int halted(pg_run *r, int step, const char *why)
 {
+    int rc = pg_ckpt_save(r, r->cfg.checkpoint.dir);
+    if (!rc) rc = pg_ckpt_finish(r);
+    if (rc) { /* agreed: every rank holds the message */
+        if (r->grid->rank == 0) pg_cli_error(pg_errmsg());
+        return PG_EXIT_FAIL;
+    }
     if (r->grid->rank == 0) {
-        printf("halted: %s after step %d of %d; no checkpoint written; exit %d\n", why, step,
-               r->cfg.train.steps, PG_EXIT_HALTED);
+        printf("halted: %s after step %d of %d; checkpoint in %s; exit %d (resume with "
+               "--resume latest)\n", why, step, r->cfg.train.steps, r->cfg.checkpoint.dir,
+               PG_EXIT_HALTED);
         fflush(stdout);
     }
     return PG_EXIT_HALTED;

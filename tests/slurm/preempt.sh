@@ -20,6 +20,7 @@ halt_step=$(sed -En 's/^halted: halt file .* after step ([0-9]+) of.*/\1/p' "$ou
 [ -n "$halt_step" ] || fail "no 'halted:' line"
 expect_line "$out" "^pipegrid-job: halted \(exit 75\): requeueing job $job \(restart 1\)"
 expect_line "$out" "^pipegrid-job: job $job restart 1:"
+expect_line "$out" "^resumed from .*/run/ckpt/step_0*$halt_step.h5 at step $halt_step"
 expect_line "$out" "^done: "
 # the losses after the stop, and the final one, equal the uninterrupted run's
 after() {
