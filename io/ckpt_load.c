@@ -27,7 +27,7 @@ int pg_ckpt_resolve(const char *spec, const char *dir, char *path, size_t n)
     if (!automatic && strcmp(spec, "latest")) {
         struct stat st;
         if (stat(spec, &st))
-            return pg_error(PG_EIO, "--resume: cannot open '%s': %s", spec, strerror(errno));
+            return pg_error(PG_EIO, "cannot open '%s': %s", spec, strerror(errno));
         if (!S_ISDIR(st.st_mode)) {
             snprintf(path, n, "%s", spec);
             return 0;
@@ -39,7 +39,7 @@ int pg_ckpt_resolve(const char *spec, const char *dir, char *path, size_t n)
     FILE *f = fopen(latest, "r");
     if (!f) {
         if (automatic && errno == ENOENT) return 0;
-        return pg_error(PG_EIO, "--resume: no checkpoint to resume: cannot open '%s': %s",
+        return pg_error(PG_EIO, "no checkpoint to resume: cannot open '%s': %s",
                         latest, strerror(errno));
     }
     int ok = fgets(name, sizeof name, f) != NULL;

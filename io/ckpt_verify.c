@@ -41,9 +41,11 @@ static int open_file(const char *path, opened *o)
     if (o->f < 0)
         return pg_error(PG_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged)", path);
     int rc = pg_ckpt_read_header(o->f, path, &o->h);
-    if (!rc && (rc = pg_model_create(&o->m, &o->h.cfg)))
-        rc = pg_error(rc, "%s: the recorded config does not build a model: %s", path,
-                      pg_errmsg());
+    if (!rc && (rc = pg_model_create(&o->m, &o->h.cfg))) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", pg_errmsg());
+        rc = pg_error(rc, "%s: the recorded config does not build a model: %s", path, why);
+    }
     if (!rc) rc = pg_ckpt_tensors(o->m, &o->t, &o->nt);
     if (!rc) o->nstates = pg_ckpt_states(o->h.optimizer, o->states);
     return rc;

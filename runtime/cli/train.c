@@ -173,8 +173,13 @@ static void format_eta(double s, char *buf, size_t n)
 static int resume(pg_run *r, const char *spec)
 {
     char path[4096];
-    int rc = pg_ckpt_agree(r->grid->world,
-                           pg_ckpt_resolve(spec, r->cfg.checkpoint.dir, path, sizeof path));
+    int rc = pg_ckpt_resolve(spec, r->cfg.checkpoint.dir, path, sizeof path);
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", pg_errmsg());
+        pg_error(rc, "--resume %s: %s", spec, why);
+    }
+    rc = pg_ckpt_agree(r->grid->world, rc);
     if (rc || !path[0]) return rc; /* auto without a checkpoint: start fresh */
     double t0 = pg_now();
     if ((rc = pg_ckpt_load(r, path))) return rc;
