@@ -4,6 +4,7 @@
 #include "../halt.h"
 #include "../layers/layer.h"
 #include "../run.h"
+#include "../trace.h"
 #include "cli.h"
 #include "io/checkpoint.h"
 #include "topology/placement.h"
@@ -45,6 +46,9 @@ static void help(FILE *f)
           "      --show-placement    print each rank's node, grid cell, GPU, cores, NUMA\n"
           "                          node and NIC, and the predicted communication time\n"
           "                          of each rank order (as pipegrid topo does)\n"
+          "      --trace DIR         write a per-rank timeline: DIR/rank<R>.json and the\n"
+          "                          merged DIR/trace.json (Chrome trace events; open in\n"
+          "                          ui.perfetto.dev; summarize with pipegrid trace)\n"
           "  -h, --help              this text\n"
           "\n"
           "Each step logs: step, mean loss over the global batch, learning rate, gradient\n"
@@ -73,6 +77,7 @@ static void help(FILE *f)
 typedef struct train_args {
     const char *config;
     const char *resume; /* --resume SPEC, or NULL */
+    const char *trace;  /* --trace DIR, or NULL */
     int print_config, show_placement;
     int nsets;
     char *sets[128]; /* "section.key=value", in command-line order */
@@ -81,7 +86,8 @@ typedef struct train_args {
 /* Parse the command line. Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME };
+    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
+           O_TRACE };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -89,7 +95,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"seed", required_argument, 0, O_SEED},  {"set", required_argument, 0, O_SET},
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
-        {"resume", required_argument, 0, O_RESUME},
+        {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
         {0, 0, 0, 0},
     };
     static char buf[128][1100];
@@ -105,6 +111,7 @@ static int parse(int argc, char **argv, train_args *a)
         case O_PRINT: a->print_config = 1; continue;
         case O_SHOW: a->show_placement = 1; continue;
         case O_RESUME: a->resume = optarg; continue;
+        case O_TRACE: a->trace = optarg; continue;
         case O_ORDER: key = "parallel.order"; break;
         case O_PP: key = "parallel.pp"; break;
         case O_DP: key = "parallel.dp"; break;
@@ -247,7 +254,12 @@ static int train_loop(pg_run *r)
             return PG_EXIT_FAIL;
         }
         last_loss = s.loss;
-        if ((rc = pg_ckpt_maybe_save(r))) { /* agreed: every rank holds the message */
+        double tc = pg_now();
+        rc = pg_ckpt_maybe_save(r);
+        int every = c->checkpoint.every;
+        if (every > 0 && (s.step % every == 0 || s.step == c->train.steps))
+            pg_trace_span(PG_SPAN_CHECKPOINT, tc, pg_now(), -1, -1, -1);
+        if (rc) { /* agreed: every rank holds the message */
             if (rank0) pg_cli_error(pg_errmsg());
             return PG_EXIT_FAIL;
         }
@@ -330,7 +342,16 @@ int pg_cmd_train(int argc, char **argv)
         printf("threads: %d BLAS thread(s) per rank\n", blas_threads(r));
         fflush(stdout);
     }
+    if (a.trace && pg_trace_start(MPI_COMM_WORLD, r->grid->stage, r->grid->replica)) fatal(r);
     int status = train_loop(r);
+    if (a.trace) {
+        if ((rc = pg_trace_write(a.trace, &reporter))) {
+            if (reporter) pg_cli_error(pg_errmsg());
+            status = PG_EXIT_FAIL;
+        } else if (rank == 0) {
+            printf("trace: %s/trace.json (all ranks) and %s/rank<R>.json\n", a.trace, a.trace);
+        }
+    }
     pg_run_free(r);
     MPI_Finalize();
     return status;
