@@ -16,7 +16,7 @@ bin=${PIPEGRID:-build/pipegrid}
 export HDF5_USE_FILE_LOCKING=FALSE OPENBLAS_NUM_THREADS=1
 mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
-common=(--pp "$pp" --steps "$steps" --set "model.input_dim=$width"
+common=(--pp "$pp" --steps "$steps" --set model.type=mlp --set "model.input_dim=$width"
         --set "model.layers=${layers}*linear:${width} mse" --set train.batch_size=4
         --set train.microbatches=1 --set data.teacher_hidden=4 --set parallel.partition=uniform
         --set checkpoint.every=1 --set checkpoint.keep=2)
