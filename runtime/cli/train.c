@@ -3,9 +3,11 @@
 #include "../error.h"
 #include "../halt.h"
 #include "../layers/layer.h"
+#include "../metrics.h"
 #include "../run.h"
 #include "../trace.h"
 #include "cli.h"
+#include "progress.h"
 #include "io/checkpoint.h"
 #include "topology/placement.h"
 
@@ -49,6 +51,11 @@ static void help(FILE *f)
           "      --trace DIR         write a per-rank timeline: DIR/rank<R>.json and the\n"
           "                          merged DIR/trace.json (Chrome trace events; open in\n"
           "                          ui.perfetto.dev; summarize with pipegrid trace)\n"
+          "      --metrics FILE      append one JSON line per step to FILE (rank 0): loss,\n"
+          "                          samples/s, tokens/s, MFU, bubble, exposed allreduce,\n"
+          "                          peak memory per rank (docs/observability.md)\n"
+          "      --progress MODE     auto | bar | lines: a progress bar with ETA on rank 0\n"
+          "                          (auto: when stdout is a terminal), else log lines\n"
           "  -h, --help              this text\n"
           "\n"
           "Each step logs: step, mean loss over the global batch, learning rate, gradient\n"
@@ -78,6 +85,8 @@ typedef struct train_args {
     const char *config;
     const char *resume; /* --resume SPEC, or NULL */
     const char *trace;  /* --trace DIR, or NULL */
+    const char *metrics; /* --metrics FILE, or NULL */
+    const char *progress; /* --progress MODE */
     int print_config, show_placement;
     int nsets;
     char *sets[128]; /* "section.key=value", in command-line order */
@@ -87,7 +96,7 @@ typedef struct train_args {
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
-           O_TRACE };
+           O_TRACE, O_METRICS, O_PROGRESS };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -96,10 +105,12 @@ static int parse(int argc, char **argv, train_args *a)
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
         {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
+        {"metrics", required_argument, 0, O_METRICS}, {"progress", required_argument, 0, O_PROGRESS},
         {0, 0, 0, 0},
     };
     static char buf[128][1100];
     memset(a, 0, sizeof *a);
+    a->progress = "auto";
     optind = 1;
     opterr = 0;
     int c;
@@ -112,6 +123,8 @@ static int parse(int argc, char **argv, train_args *a)
         case O_SHOW: a->show_placement = 1; continue;
         case O_RESUME: a->resume = optarg; continue;
         case O_TRACE: a->trace = optarg; continue;
+        case O_METRICS: a->metrics = optarg; continue;
+        case O_PROGRESS: a->progress = optarg; continue;
         case O_ORDER: key = "parallel.order"; break;
         case O_PP: key = "parallel.pp"; break;
         case O_DP: key = "parallel.dp"; break;
@@ -169,13 +182,6 @@ static void fatal(const pg_run *r)
     MPI_Abort(MPI_COMM_WORLD, PG_EXIT_FAIL);
 }
 
-static void format_eta(double s, char *buf, size_t n)
-{
-    if (s < 60) snprintf(buf, n, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
 /* --resume: find the checkpoint and load it (collective; agreed result). */
 static int resume(pg_run *r, const char *spec)
 {
@@ -200,7 +206,7 @@ static int resume(pg_run *r, const char *spec)
 }
 
 /* Validation loss every train.eval_every steps and after the last one. */
-static int eval_maybe(pg_run *r, int step)
+static int eval_maybe(pg_run *r, int step, pg_progress *p)
 {
     const pg_config *c = &r->cfg;
     int every = c->train.eval_every;
@@ -209,6 +215,7 @@ static int eval_maybe(pg_run *r, int step)
     double loss;
     int rc = pg_engine_eval(r->engine, c->train.eval_batches, &loss);
     if (!rc && r->grid->rank == 0) {
+        pg_progress_clear(p);
         printf("eval  %5d/%d | val loss %.6f | %d batches of %d samples\n", step, c->train.steps,
                loss, c->train.eval_batches, c->train.batch_size);
         fflush(stdout);
@@ -218,7 +225,7 @@ static int eval_maybe(pg_run *r, int step)
 
 /* A stop was requested (runtime/halt.h): every rank is here after the same
  * step. */
-static int halted(pg_run *r, int step, const char *why)
+static int halted(pg_run *r, int step, const char *why, pg_progress *p)
 {
     int rc = pg_ckpt_save(r, r->cfg.checkpoint.dir);
     if (!rc) rc = pg_ckpt_finish(r);
@@ -227,6 +234,7 @@ static int halted(pg_run *r, int step, const char *why)
         return PG_EXIT_FAIL;
     }
     if (r->grid->rank == 0) {
+        pg_progress_clear(p);
         printf("halted: %s after step %d of %d; checkpoint in %s; exit %d (resume with "
                "--resume latest)\n", why, step, r->cfg.train.steps, r->cfg.checkpoint.dir,
                PG_EXIT_HALTED);
@@ -235,17 +243,19 @@ static int halted(pg_run *r, int step, const char *why)
     return PG_EXIT_HALTED;
 }
 
-static int train_loop(pg_run *r)
+/* The steps; p: rank 0's output, m: the --metrics file or NULL. */
+static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
 {
     const pg_config *c = &r->cfg;
     int rank0 = r->grid->rank == 0;
     double t0 = pg_now(), last_loss = 0.0;
-    int start = pg_engine_steps_done(r->engine);
+    int start = p->start;
     for (int step = start; step < c->train.steps; step++) {
         pg_step_stats s;
         int rc = pg_engine_step(r->engine, &s);
         if (rc) fatal(r);
         if (s.nonfinite) {
+            if (rank0) pg_progress_clear(p);
             if (rank0)
                 fprintf(stderr,
                         "pipegrid: error: step %d: loss or gradients are NaN/Inf (loss %g, "
@@ -254,6 +264,7 @@ static int train_loop(pg_run *r)
             return PG_EXIT_FAIL;
         }
         last_loss = s.loss;
+        if (m && pg_metrics_step(m, &s)) fatal(r);
         double tc = pg_now();
         rc = pg_ckpt_maybe_save(r);
         int every = c->checkpoint.every;
@@ -267,20 +278,13 @@ static int train_loop(pg_run *r)
         char why[1100];
         int halt = pg_halt_agree(r->grid->world, c->runtime.timeout, why, sizeof why);
         if (halt < 0) fatal(r);
-        if (halt && !last) return halted(r, s.step, why);
-        if (rank0 && (s.step % c->train.log_every == 0 || last || s.step == start + 1)) {
-            double elapsed = pg_now() - t0;
-            char eta[32];
-            format_eta(elapsed / (s.step - start) * (c->train.steps - s.step), eta, sizeof eta);
-            printf("step %5d/%d | loss %.6f | lr %.2e | gnorm %7.4f | %8.0f samples/s | %7.1f ms"
-                   " | bubble %5.1f%% | eta %s\n",
-                   s.step, c->train.steps, s.loss, s.lr, s.grad_norm, s.samples_per_s,
-                   s.step_time * 1e3, 100.0 * s.bubble, eta);
-            fflush(stdout);
-        }
-        if ((rc = eval_maybe(r, s.step))) fatal(r);
+        if (halt && !last) return halted(r, s.step, why, p);
+        if (rank0)
+            pg_progress_step(p, &s, s.step % c->train.log_every == 0 || last || s.step == start + 1);
+        if ((rc = eval_maybe(r, s.step, p))) fatal(r);
     }
     if (pg_ckpt_finish(r)) {
+        if (rank0) pg_progress_clear(p);
         if (rank0) pg_cli_error(pg_errmsg());
         return PG_EXIT_FAIL;
     }
@@ -342,8 +346,21 @@ int pg_cmd_train(int argc, char **argv)
         printf("threads: %d BLAS thread(s) per rank\n", blas_threads(r));
         fflush(stdout);
     }
+    pg_progress prog;
+    pg_metrics *metrics = NULL;
+    rc = pg_progress_init(&prog, stdout, a.progress, pg_engine_steps_done(r->engine),
+                          cfg.train.steps);
+    if (!rc && a.metrics) rc = pg_metrics_open(&metrics, a.metrics, r, &reporter);
+    else reporter = rank == 0;
+    if (rc) {
+        if (reporter) pg_cli_error(pg_errmsg());
+        pg_run_free(r);
+        MPI_Finalize();
+        return PG_EXIT_FAIL;
+    }
     if (a.trace && pg_trace_start(MPI_COMM_WORLD, r->grid->stage, r->grid->replica)) fatal(r);
-    int status = train_loop(r);
+    int status = train_loop(r, &prog, metrics);
+    pg_metrics_close(metrics);
     if (a.trace) {
         if ((rc = pg_trace_write(a.trace, &reporter))) {
             if (reporter) pg_cli_error(pg_errmsg());
