@@ -13,6 +13,7 @@
 #include "runtime/error.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,16 @@ int pg_ckpt_read_header(hid_t f, const char *path, pg_ckpt_header *h)
     snprintf(origin, sizeof origin, "%s: attribute config", path);
     int rc = pg_config_init(&h->cfg);
     if (!rc) rc = pg_config_load_string(&h->cfg, h->config, origin);
-    if (!rc) rc = pg_config_check(&h->cfg);
-    if (!rc && h->step < 0) rc = pg_error(PG_EFORMAT, "%s: negative step %lld", path,
-                                          (long long)h->step);
+    if (!rc && (rc = pg_config_check(&h->cfg))) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", pg_errmsg());
+        rc = pg_error(PG_EFORMAT, "%s: attribute config: %s", path, why);
+    }
+    /* counters the run keeps as int: refuse what would not fit */
+    for (int i = 0; i < 2 && !rc; i++) /* step, optimizer_step */
+        if (*dst[i] < 0 || *dst[i] > INT_MAX)
+            rc = pg_error(PG_EFORMAT, "%s: root attribute '%s' = %lld lies outside [0, %d]",
+                          path, ints[i], (long long)*dst[i], INT_MAX);
     if (!rc && strcmp(h->optimizer, h->cfg.optim.name))
         rc = pg_error(PG_EFORMAT, "%s: attribute optimizer '%s' disagrees with the config's "
                                   "optim.name '%s'", path, h->optimizer, h->cfg.optim.name);
@@ -156,6 +164,18 @@ static int compatible(const char *path, const pg_config *saved, const pg_config 
     return rc;
 }
 
+/* The file holds all of dataset d's data: its storage is allocated and no
+ * larger than the file. Checked before a buffer is sized by t's shape (the
+ * shape comes from the file's own config attribute). */
+static int stored_whole(hid_t f, hid_t d, const pg_ckpt_tensor *t)
+{
+    H5D_space_status_t st = H5D_SPACE_STATUS_ERROR;
+    hsize_t file_size = 0;
+    if (H5Dget_space_status(d, &st) < 0 || st != H5D_SPACE_STATUS_ALLOCATED) return 0;
+    if (H5Fget_filesize(f, &file_size) < 0) return 0;
+    return (double)t->n * sizeof(float) <= (double)file_size;
+}
+
 hid_t pg_ckpt_open_tensor(hid_t f, const char *path, const char *name, const pg_ckpt_tensor *t,
                          uint32_t *crc, int *rc)
 {
@@ -189,6 +209,10 @@ hid_t pg_ckpt_open_tensor(hid_t f, const char *path, const char *name, const pg_
                        want);
     else if (pg_h5_get_u32(d, "crc32", crc))
         *rc = pg_error(PG_EFORMAT, "%s: dataset %s has no crc32 attribute", path, name);
+    else if (!stored_whole(f, d, t))
+        *rc = pg_error(PG_EFORMAT, "%s: dataset %s: the file does not hold its %zu bytes "
+                                   "(truncated, damaged or never written)",
+                       path, name, sizeof(float) * t->n);
     if (*rc) {
         H5Dclose(d);
         return -1;

@@ -107,13 +107,11 @@ int pg_ckpt_verify(const char *path, FILE *out)
         close_opened(&o);
         return rc;
     }
-    size_t biggest = 1;
-    for (int i = 0; i < o.nt; i++) biggest = o.t[i].n > biggest ? o.t[i].n : biggest;
-    float *buf = malloc(sizeof(float) * biggest);
-    if (!buf) {
-        close_opened(&o);
-        return pg_error(PG_ENOMEM, "out of memory");
-    }
+    /* the buffer grows tensor by tensor, only once pg_ckpt_open_tensor has
+     * checked that the file holds that tensor's bytes: the shapes come from
+     * the file's config attribute and may claim terabytes */
+    float *buf = NULL;
+    size_t cap = 0;
     int D = o.nt * o.nstates, good = 0, stored = 0;
     double bytes = 0;
     for (int d = 0; d < D; d++) {
@@ -129,6 +127,17 @@ int pg_ckpt_verify(const char *path, FILE *out)
             problem(out, &first, e);
             if (!first_msg[0]) snprintf(first_msg, sizeof first_msg, "%s", pg_errmsg());
             continue;
+        }
+        if (t->n > cap) {
+            float *grown = realloc(buf, sizeof(float) * t->n);
+            if (!grown) {
+                H5Dclose(ds);
+                free(buf);
+                close_opened(&o);
+                return pg_error(PG_ENOMEM, "%s: out of memory for dataset %s", path, name);
+            }
+            buf = grown;
+            cap = t->n;
         }
         if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
             e = pg_error(PG_EIO, "%s: reading dataset %s failed (file truncated or damaged)",

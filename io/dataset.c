@@ -63,9 +63,44 @@ static int read_str_attr(hid_t obj, const char *name, char *buf, size_t n)
     return ok ? 0 : -1;
 }
 
+/* Check every token id against vocab_size, reading blocks as int64 (so an
+ * id beyond int32 is reported as it is, not clipped). Done once at open so
+ * that a bad id is a set-up error (agreed over the ranks, one message)
+ * rather than a failure in the middle of a step on whichever rank reads it. */
+static int scan(pg_dataset *d)
+{
+    enum { BLOCK = 1 << 16 };
+    int64_t *buf = malloc(sizeof(int64_t) * BLOCK);
+    if (!buf) return pg_error(PG_ENOMEM, "%s: out of memory", d->path);
+    int rc = 0;
+    for (int64_t first = 0; first < d->n && !rc; first += BLOCK) {
+        hsize_t start = (hsize_t)first, cnt = (hsize_t)(d->n - first < BLOCK ? d->n - first : BLOCK);
+        hid_t mem = H5Screate_simple(1, &cnt, NULL);
+        herr_t st = H5Sselect_hyperslab(d->space, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+        if (st >= 0) st = H5Dread(d->tokens, H5T_NATIVE_INT64, mem, d->space, H5P_DEFAULT, buf);
+        H5Sclose(mem);
+        if (st < 0) {
+            rc = pg_error(PG_EIO, "%s: /tokens: cannot read tokens [%lld, %lld) (file damaged?)",
+                          d->path, (long long)first, (long long)(first + (int64_t)cnt));
+            break;
+        }
+        for (hsize_t i = 0; i < cnt; i++)
+            if (buf[i] < 0 || buf[i] >= d->vocab) {
+                rc = pg_error(PG_EFORMAT,
+                              "%s: /tokens[%lld] = %lld lies outside the vocabulary [0, %lld)",
+                              d->path, (long long)(first + (int64_t)i), (long long)buf[i],
+                              (long long)d->vocab);
+                break;
+            }
+    }
+    free(buf);
+    return rc;
+}
+
 int pg_dataset_open(pg_dataset **out, const char *path)
 {
     *out = NULL;
+    int rc;
     quiet();
     pg_dataset *d = calloc(1, sizeof *d);
     if (!d) return pg_error(PG_ENOMEM, "dataset: out of memory");
@@ -93,8 +128,28 @@ int pg_dataset_open(pg_dataset **out, const char *path)
     H5Sget_simple_extent_dims(d->space, &n, NULL);
     d->n = (int64_t)n;
     if (d->n == 0) return fail(d, PG_EFORMAT, "/tokens: the dataset is empty");
-    if (read_int_attr(d->tokens, "vocab_size", &d->vocab) || d->vocab < 1)
+    if (read_int_attr(d->tokens, "vocab_size", &d->vocab))
         return fail(d, PG_EFORMAT, "/tokens: missing or bad integer attribute vocab_size");
+    if (d->vocab < 1 || d->vocab > PG_DATASET_MAX_VOCAB) {
+        char why[128];
+        snprintf(why, sizeof why, "/tokens: attribute vocab_size = %lld lies outside [1, %d]",
+                 (long long)d->vocab, PG_DATASET_MAX_VOCAB);
+        return fail(d, PG_EFORMAT, why);
+    }
+    /* the sizes above come from the file: before anyone allocates or reads
+     * n tokens, make sure the file really holds them (an extent of 2^40
+     * costs a few bytes of metadata when nothing was written) */
+    H5D_space_status_t written = H5D_SPACE_STATUS_ERROR;
+    if (H5Dget_space_status(d->tokens, &written) < 0 || written != H5D_SPACE_STATUS_ALLOCATED) {
+        char why[160];
+        snprintf(why, sizeof why, "/tokens: declares %lld tokens but the file does not hold "
+                 "their data (damaged or unfinished file)", (long long)d->n);
+        return fail(d, PG_EFORMAT, why);
+    }
+    if ((rc = scan(d))) {
+        pg_dataset_close(d);
+        return rc;
+    }
     if (read_str_attr(d->tokens, "tokenizer", d->tokenizer, sizeof d->tokenizer))
         snprintf(d->tokenizer, sizeof d->tokenizer, "unknown");
     *out = d;

@@ -14,8 +14,14 @@
 
 typedef struct pg_dataset pg_dataset;
 
-/* Open and validate (rank-local, read-only). Checks the layout and the
- * attributes; tokens are range-checked against vocab_size as they are read. */
+/* The largest vocab_size accepted (model.vocab's limit). */
+#define PG_DATASET_MAX_VOCAB (1 << 24)
+
+/* Open and validate (rank-local, read-only). Checks the layout, the
+ * attributes (vocab_size in [1, PG_DATASET_MAX_VOCAB]), that the file holds
+ * the data of every token its extent declares (so that a caller may size
+ * buffers by pg_dataset_ntokens) and every token id against vocab_size (one
+ * sequential read of the file); reads check the ids again. */
 int pg_dataset_open(pg_dataset **d, const char *path);
 void pg_dataset_close(pg_dataset *d);
 

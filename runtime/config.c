@@ -390,8 +390,9 @@ int pg_config_check(const pg_config *c)
     if (!(c->runtime.peak_gflops >= 0))
         return pg_error(PG_EINVAL, "runtime.peak_gflops: must be >= 0, got %g",
                         c->runtime.peak_gflops);
-    if (c->model.input_dim < 1)
-        return pg_error(PG_EINVAL, "model.input_dim: must be >= 1, got %d", c->model.input_dim);
+    if (c->model.input_dim < 1 || c->model.input_dim > (1 << 20))
+        return pg_error(PG_EINVAL, "model.input_dim: must lie in [1, 1048576], got %d",
+                        c->model.input_dim);
     if (!strcmp(c->model.type, "gpt")) {
         if (c->model.vocab < 2 || c->model.vocab > (1 << 24))
             return pg_error(PG_EINVAL, "model.vocab: must lie in [2, 16777216], got %d",
@@ -416,13 +417,13 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL, "train.eval_every must be >= 0 and train.eval_batches >= 1, "
                                    "got %d and %d",
                         c->train.eval_every, c->train.eval_batches);
-    if (c->data.teacher_hidden < 1)
-        return pg_error(PG_EINVAL, "data.teacher_hidden: must be >= 1, got %d",
+    if (c->data.teacher_hidden < 1 || c->data.teacher_hidden > (1 << 20))
+        return pg_error(PG_EINVAL, "data.teacher_hidden: must lie in [1, 1048576], got %d",
                         c->data.teacher_hidden);
     if (c->train.steps < 0)
         return pg_error(PG_EINVAL, "train.steps: must be >= 0, got %d", c->train.steps);
-    if (c->train.batch_size < 1)
-        return pg_error(PG_EINVAL, "train.batch_size: must be >= 1, got %d",
+    if (c->train.batch_size < 1 || c->train.batch_size > (1 << 20))
+        return pg_error(PG_EINVAL, "train.batch_size: must lie in [1, 1048576], got %d",
                         c->train.batch_size);
     if (c->train.microbatches < 1)
         return pg_error(PG_EINVAL, "train.microbatches: must be >= 1, got %d",

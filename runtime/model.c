@@ -84,8 +84,12 @@ int pg_model_from_layers(pg_model **out, int input_width, const char *layers)
             l->kind = kind;
             l->index = m->nlayers;
             l->in_width = width;
-            rc = kind->configure(l, args);
-            if (rc) goto done;
+            if ((rc = kind->configure(l, args))) { /* name the key the layer came from */
+                char why[512];
+                snprintf(why, sizeof why, "%s", pg_errmsg());
+                rc = pg_error(rc, "model.layers: %s", why);
+                goto done;
+            }
             width = l->out_width;
             m->nlayers++;
         }

@@ -2,7 +2,7 @@
 # The README's test command (and CI's): install what is missing, then
 #   1. build (build/) and run the whole ctest suite;
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-#      and run the unit and MPI tests again;
+#      and run the unit and MPI tests and the bad-input corpus again;
 #   3. build the libFuzzer targets with clang (build-fuzz/) and run each for
 #      PIPEGRID_FUZZ_SECONDS (default 60) from its seed corpus.
 # Set PIPEGRID_TEST_STAGES to a subset of "main asan fuzz" to run fewer.
@@ -18,14 +18,16 @@ for stage in $stages; do
       (cd build && ctest --output-on-failure --timeout 600 -j "$(nproc)")
       ;;
     asan)
-      echo "== unit and MPI tests under ASan + UBSan"
+      echo "== unit and MPI tests and the bad-input corpus under ASan + UBSan"
       PIPEGRID_BUILD=build-asan tools/build.sh -DPIPEGRID_SANITIZE=ON
       # MPICH/UCX keep allocations past MPI_Finalize: leak checks for the
       # unit tests only; the yield shim is preloaded before the ASan runtime
       (cd build-asan &&
         ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600 -L unit &&
         ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1 \
-          ctest --output-on-failure --timeout 900 -j "$(nproc)" -L mpi)
+          ctest --output-on-failure --timeout 900 -j "$(nproc)" -L mpi &&
+        ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1 \
+          ctest --output-on-failure --timeout 900 -j "$(nproc)" -L badinput)
       ;;
     fuzz)
       echo "== fuzzing"

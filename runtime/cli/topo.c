@@ -75,7 +75,7 @@ static int count(const char *opt, const char *v, int *out)
     return 0;
 }
 
-/* Returns -1 for help, 0 ok, or a pg_err. */
+/* Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, topo_args *a)
 {
     enum { O_XML = 256, O_PP, O_DP, O_SCHED, O_ORDER, O_DEVICE, O_OVER, O_SET, O_JSON, O_TOPO };
@@ -113,7 +113,7 @@ static int parse(int argc, char **argv, topo_args *a)
         case O_OVER: a->oversubscribe = 1; continue;
         case O_JSON: a->json = 1; continue;
         case O_TOPO: a->show_topology = 1; continue;
-        case 'h': return -1;
+        case 'h': return 1;
         case O_PP: key = "parallel.pp"; break;
         case O_DP: key = "parallel.dp"; break;
         case 'm': key = "train.microbatches"; break;
@@ -216,7 +216,7 @@ int pg_cmd_topo(int argc, char **argv)
         return PG_EXIT_FAIL;
     }
     int rc = parse(argc, argv, a);
-    if (rc == -1) {
+    if (rc == 1) {
         help(stdout);
         free(a);
         return PG_EXIT_OK;

@@ -7,6 +7,11 @@
  *   ckpt_tamper FILE reshape DATASET   replace it by a (2, 3) float32 one
  *   ckpt_tamper FILE dtype DATASET     replace it by a float64 one of the
  *                                      same shape (with a crc32 attribute)
+ *   ckpt_tamper FILE nocrc DATASET     delete its crc32 attribute
+ *   ckpt_tamper FILE extra DATASET     add a small float32 dataset
+ *   ckpt_tamper FILE attr NAME VALUE   set root attribute NAME to VALUE (an
+ *                                      int64 when VALUE is an integer, else
+ *                                      a string); VALUE "-" deletes it
  */
 #include <fcntl.h>
 #include <hdf5.h>
@@ -58,15 +63,59 @@ static int replace(const char *file, const char *name, int wrong_dtype)
     return H5Fclose(f) < 0 || bad;
 }
 
+/* Root attribute `name` := value (see the usage above). */
+static int set_attr(const char *file, const char *name, const char *value)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return 1;
+    int bad = H5Aexists(f, name) > 0 && H5Adelete(f, name) < 0;
+    char *end;
+    long long v = strtoll(value, &end, 10);
+    hid_t sc = H5Screate(H5S_SCALAR), type = H5Tcopy(H5T_C_S1), a = -1;
+    H5Tset_size(type, strlen(value) + 1);
+    if (!bad && strcmp(value, "-")) {
+        int integer = *value && !*end;
+        a = H5Acreate2(f, name, integer ? H5T_STD_I64LE : type, sc, H5P_DEFAULT, H5P_DEFAULT);
+        bad = a < 0 || (integer ? H5Awrite(a, H5T_NATIVE_LLONG, &v) : H5Awrite(a, type, value)) < 0;
+        H5Aclose(a);
+    }
+    H5Tclose(type);
+    H5Sclose(sc);
+    return H5Fclose(f) < 0 || bad;
+}
+
+static int dataset_op(const char *file, const char *name, int extra)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return 1;
+    int bad;
+    if (extra) {
+        hsize_t n = 3;
+        float x[3] = {1, 2, 3};
+        hid_t sp = H5Screate_simple(1, &n, NULL);
+        hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        bad = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0;
+        H5Dclose(d);
+        H5Sclose(sp);
+    } else {
+        bad = H5Adelete_by_name(f, name, "crc32", H5P_DEFAULT) < 0;
+    }
+    return H5Fclose(f) < 0 || bad;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: ckpt_tamper FILE flip|delete|reshape|dtype DATASET\n");
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[2], "attr"))) {
+        fprintf(stderr, "usage: ckpt_tamper FILE flip|delete|reshape|dtype|nocrc|extra DATASET\n"
+                        "       ckpt_tamper FILE attr NAME VALUE\n");
         return 2;
     }
     const char *file = argv[1], *what = argv[2], *name = argv[3];
     int rc = 2;
-    if (!strcmp(what, "flip")) rc = flip(file, name);
+    if (!strcmp(what, "attr")) rc = set_attr(file, name, argv[4]);
+    else if (!strcmp(what, "nocrc")) rc = dataset_op(file, name, 0);
+    else if (!strcmp(what, "extra")) rc = dataset_op(file, name, 1);
+    else if (!strcmp(what, "flip")) rc = flip(file, name);
     else if (!strcmp(what, "reshape")) rc = replace(file, name, 0);
     else if (!strcmp(what, "dtype")) rc = replace(file, name, 1);
     else if (!strcmp(what, "delete")) {

@@ -1,0 +1,147 @@
+# Bad-input corpus, generated half (included from tests/cli/CMakeLists.txt).
+# The fixture bad_setup writes damaged datasets and checkpoints into BAD
+# (bad_setup.sh); every case names the file and the problem.
+set(BAD ${CMAKE_CURRENT_BINARY_DIR}/bad_inputs)
+add_executable(pg_bad_data ../support/bad_data.c)
+target_link_libraries(pg_bad_data PRIVATE PkgConfig::HDF5)
+pg_cli_test(bad_setup bad_setup.sh ${BAD} $<TARGET_FILE:pg_bad_data> $<TARGET_FILE:ckpt_tamper>)
+set_tests_properties(bad_setup PROPERTIES FIXTURES_SETUP bad_inputs LABELS "cli;badinput")
+
+# pg_bad_gen(NAME NPROCS EXPECTED ARGS...): a case on a generated file
+function(pg_bad_gen name nprocs expected)
+  pg_bad_input(${name} ${nprocs} "${expected}" ${ARGN})
+  set_tests_properties(bad_${name} PROPERTIES FIXTURES_REQUIRED bad_inputs)
+endfunction()
+
+# --- configs (cli/bad/*.ini, schedule files) ---
+pg_bad_input(config_wrong_type 2 "cli/bad/wrong_type.ini:3: model.tied: expected an integer, got 'yes'"
+             train --config cli/bad/wrong_type.ini)
+pg_bad_input(config_out_of_range 2 "optim.lr: must be > 0, got -0.5" train --config cli/bad/out_of_range.ini)
+pg_bad_input(config_empty_value 2 "cli/bad/empty_value.ini:3: optim.lr: expected a number, got ''"
+             train --config cli/bad/empty_value.ini)
+pg_bad_input(config_bad_layer_spec 2 "model.layers: layer 0: linear needs 'linear:OUT[,nobias]', got 'linear:abc'"
+             train --config cli/bad/bad_layer_spec.ini)
+pg_bad_input(config_long_line 2 "cli/bad/long_line.ini:4: line too long" train --config cli/bad/long_line.ini)
+pg_bad_input(config_binary 2 "${BAD}/data/good.h5: not a text file (contains NUL bytes)"
+             train --config ${BAD}/data/good.h5)
+set_tests_properties(bad_config_binary PROPERTIES FIXTURES_REQUIRED bad_inputs)
+pg_bad_input(config_directory 2 "cannot read config file 'cli/bad'" train --config cli/bad)
+pg_bad_input(config_batch_too_big 2 "train.batch_size: must lie in [1, 1048576], got 2000000000"
+             train --set train.batch_size=2000000000)
+pg_bad_input(config_input_dim_too_big 2 "model.input_dim: must lie in [1, 1048576], got 2000000000"
+             train --set model.type=mlp --set model.input_dim=2000000000)
+pg_bad_input(config_layer_width 2 "model.layers: layer 0: linear width 99999999999 out of range"
+             train --set model.type=mlp --set "model.layers=linear:99999999999 mse")
+pg_bad_input(config_schedule_file_unset 2 "parallel.schedule=file needs parallel.schedule_file"
+             train --set parallel.schedule=file)
+pg_bad_input(schedule_file_bad_action 2 "cli/bad/schedule_bad_action.txt: line 2: cannot read action '0Q7'"
+             train --pp 2 -m 1 --set parallel.schedule=file --set parallel.schedule_file=cli/bad/schedule_bad_action.txt)
+pg_bad_input(schedule_file_bad_microbatch 2 "cli/bad/schedule_bad_microbatch.txt: microbatch 7 used, but the run has 1 microbatches"
+             train --pp 2 -m 1 --set parallel.schedule=file --set parallel.schedule_file=cli/bad/schedule_bad_microbatch.txt)
+pg_bad_input(schedule_file_empty 0 "cli/bad/schedule_empty.txt: no actions found"
+             schedule --file cli/bad/schedule_empty.txt)
+
+# --- token datasets (generated: tests/support/bad_data.c) ---
+pg_bad_gen(data_float 2 "${BAD}/data/tokens_float.h5: /tokens: expected an integer dtype"
+           train --set data.path=${BAD}/data/tokens_float.h5)
+pg_bad_gen(data_empty 2 "${BAD}/data/tokens_empty.h5: /tokens: the dataset is empty"
+           train --set data.path=${BAD}/data/tokens_empty.h5)
+pg_bad_gen(data_2d 2 "${BAD}/data/tokens_2d.h5: /tokens: expected a 1-D array"
+           train --set data.path=${BAD}/data/tokens_2d.h5)
+pg_bad_gen(data_scalar 0 "${BAD}/data/tokens_scalar.h5: /tokens: expected a 1-D array"
+           prep --check ${BAD}/data/tokens_scalar.h5)
+pg_bad_gen(data_out_of_range 2 "${BAD}/data/tokens_out_of_range.h5: /tokens[0] = 300 lies outside the vocabulary"
+           train --set data.path=${BAD}/data/tokens_out_of_range.h5)
+pg_bad_gen(data_negative 0 "${BAD}/data/tokens_negative.h5: /tokens[0] = -3 lies outside the vocabulary"
+           prep --check ${BAD}/data/tokens_negative.h5)
+pg_bad_gen(data_int64_overflow 2 "${BAD}/data/tokens_int64_overflow.h5: /tokens[0] = 8589934592 lies outside"
+           train --set data.path=${BAD}/data/tokens_int64_overflow.h5)
+pg_bad_gen(data_no_vocab 2 "${BAD}/data/tokens_no_vocab.h5: /tokens: missing or bad integer attribute vocab_size"
+           train --set data.path=${BAD}/data/tokens_no_vocab.h5)
+pg_bad_gen(data_vocab_text 0 "${BAD}/data/tokens_vocab_text.h5: /tokens: missing or bad integer attribute vocab_size"
+           prep --check ${BAD}/data/tokens_vocab_text.h5)
+pg_bad_gen(data_vocab_zero 2 "${BAD}/data/tokens_vocab_zero.h5: /tokens: attribute vocab_size = 0 lies outside [1, 16777216]"
+           train --set data.path=${BAD}/data/tokens_vocab_zero.h5)
+pg_bad_gen(data_vocab_huge 0 "${BAD}/data/tokens_vocab_huge.h5: /tokens: attribute vocab_size = 1099511627776 lies outside"
+           prep --check ${BAD}/data/tokens_vocab_huge.h5)
+pg_bad_gen(data_vocab_over_model 2 "${BAD}/data/tokens_vocab_big.h5:/tokens: vocab_size 1000 exceeds model.vocab=256"
+           train --set data.path=${BAD}/data/tokens_vocab_big.h5)
+pg_bad_gen(data_unwritten 2 "${BAD}/data/tokens_unwritten.h5: /tokens: declares 1099511627776 tokens but the file does not hold their data"
+           train --set data.path=${BAD}/data/tokens_unwritten.h5)
+pg_bad_gen(data_no_tokens 2 "${BAD}/data/no_tokens.h5: no dataset /tokens" train --set data.path=${BAD}/data/no_tokens.h5)
+pg_bad_gen(data_tokens_group 0 "${BAD}/data/tokens_group.h5: no dataset /tokens" prep --check ${BAD}/data/tokens_group.h5)
+pg_bad_gen(data_truncated 2 "${BAD}/data/truncated.h5: cannot open the HDF5 file"
+           train --set data.path=${BAD}/data/truncated.h5)
+pg_bad_gen(prep_overwrite_refused 0 "token 0 is 91, outside the vocabulary"
+           prep cli/bad/no_loss.ini -o ${BAD}/data/good.h5 --vocab 50)
+
+# --- checkpoints (generated: ckpt_tamper damages a good one), through
+# `ckpt verify` and `train --resume` (2 ranks, the checkpoint dir unchanged) ---
+# pg_bad_ckpt(NAME FILE EXPECTED [verify|resume|both])
+function(pg_bad_ckpt name file expected how)
+  if(NOT how STREQUAL "resume")
+    pg_bad_gen(ckpt_verify_${name} 0 "${expected}" ckpt verify ${file})
+  endif()
+  if(NOT how STREQUAL "verify")
+    pg_bad_gen(ckpt_resume_${name} 2 "${expected}" train --config cli/bad/tiny_mlp.ini --pp 2
+               --steps 4 --set checkpoint.dir=${BAD}/ckpt --resume ${file})
+  endif()
+endfunction()
+set(WEIGHT /params/layers.0.weight)
+pg_bad_ckpt(truncated ${BAD}/ckpt_truncated.h5 "${BAD}/ckpt_truncated.h5: " both)
+pg_bad_ckpt(flipped_bit ${BAD}/ckpt_flip.h5 "${BAD}/ckpt_flip.h5: dataset ${WEIGHT}: CRC-32 mismatch" both)
+pg_bad_ckpt(missing_tensor ${BAD}/ckpt_missing.h5 "${BAD}/ckpt_missing.h5: dataset ${WEIGHT} is missing" both)
+pg_bad_ckpt(wrong_shape ${BAD}/ckpt_shape.h5 "${BAD}/ckpt_shape.h5: dataset ${WEIGHT} has shape (2, 3), expected (8, 32)" both)
+pg_bad_ckpt(wrong_dtype ${BAD}/ckpt_dtype.h5 "${BAD}/ckpt_dtype.h5: dataset ${WEIGHT} is not float32" both)
+pg_bad_ckpt(no_crc ${BAD}/ckpt_nocrc.h5 "${BAD}/ckpt_nocrc.h5: dataset ${WEIGHT} has no crc32 attribute" both)
+pg_bad_ckpt(not_hdf5 ${BAD}/ckpt_text.h5 "${BAD}/ckpt_text.h5: not an HDF5 file" both)
+pg_bad_ckpt(empty_file ${BAD}/ckpt_empty.h5 "${BAD}/ckpt_empty.h5: not an HDF5 file" both)
+pg_bad_ckpt(missing_attribute ${BAD}/ckpt_no_step.h5 "${BAD}/ckpt_no_step.h5: root attribute 'step' is missing or not an integer" both)
+pg_bad_ckpt(attribute_type ${BAD}/ckpt_step_text.h5 "${BAD}/ckpt_step_text.h5: root attribute 'step' is missing or not an integer" verify)
+pg_bad_ckpt(not_pipegrid ${BAD}/ckpt_no_format.h5 "${BAD}/ckpt_no_format.h5: not a pipegrid checkpoint" both)
+pg_bad_ckpt(newer_format ${BAD}/ckpt_newer.h5 "${BAD}/ckpt_newer.h5: format version 99 is newer" resume)
+pg_bad_ckpt(negative_step ${BAD}/ckpt_negative_step.h5 "${BAD}/ckpt_negative_step.h5: root attribute 'step' = -4 lies outside" both)
+pg_bad_ckpt(optimizer_step ${BAD}/ckpt_optim_step.h5 "${BAD}/ckpt_optim_step.h5: root attribute 'optimizer_step' = -7 lies outside" resume)
+pg_bad_ckpt(bad_config ${BAD}/ckpt_bad_config.h5 "${BAD}/ckpt_bad_config.h5: attribute config:1: malformed line" both)
+pg_bad_ckpt(unexpected_dataset ${BAD}/ckpt_extra.h5 "${BAD}/ckpt_extra.h5: unexpected dataset /params/stray" verify)
+pg_bad_ckpt(no_latest ${BAD}/nolatest "cannot open '${BAD}/nolatest/latest'" both)
+pg_bad_ckpt(latest_names_missing ${BAD}/badlatest "${BAD}/badlatest/latest names '${BAD}/badlatest/step_00000099.h5', which cannot be read" both)
+pg_bad_gen(ckpt_resume_config_mismatch 2 "${BAD}/ckpt/step_00000002.h5: model.layers differs: checkpoint has 'linear:8 relu linear:4 mse', this run 'linear:8 linear:4 mse'"
+           train --config cli/bad/tiny_mlp.ini --set "model.layers=linear:8 linear:4 mse" --pp 2
+           --set checkpoint.dir=${BAD}/ckpt --resume latest)
+pg_bad_gen(ckpt_resume_optimizer_mismatch 2 "${BAD}/ckpt/step_00000002.h5: optim.name differs: checkpoint has 'adamw', this run 'sgd'"
+           train --config cli/bad/tiny_mlp.ini --set optim.name=sgd --pp 2
+           --set checkpoint.dir=${BAD}/ckpt --resume ${BAD}/ckpt)
+
+# --- topology XML ---
+pg_bad_input(topo_empty_xml 0 "topology file 'cli/bad/topology_empty.xml': not a valid hwloc XML"
+             topo --xml cli/bad/topology_empty.xml)
+pg_bad_input(topo_not_hwloc_xml 0 "topology file 'cli/bad/topology_not_hwloc.xml': not a valid hwloc XML"
+             topo --xml cli/bad/topology_not_hwloc.xml)
+pg_bad_input(topo_xml_directory 0 "topology file 'cli/bad': not a valid hwloc XML" topo --xml cli/bad)
+pg_bad_input(topo_xml_no_gpu 0 "topology cli/bad/topology_no_gpu.xml: --device cuda, but hwloc finds no NVIDIA GPU"
+             topo --xml cli/bad/topology_no_gpu.xml --device cuda)
+
+# --- command lines ---
+pg_bad_input(topo_unknown_option 0 "unknown option '--bogus' (see pipegrid topo --help)" topo --bogus)
+pg_bad_input(topo_bad_nodes 0 "--nodes: expected a positive integer, got '0'" topo --nodes 0)
+pg_bad_input(topo_bad_device 0 "--device: expected auto, cuda or cpu, got 'tpu'" topo --device tpu)
+pg_bad_input(schedule_unknown_option 0 "unknown option '--bogus' (see pipegrid schedule --help)" schedule --bogus)
+pg_bad_input(schedule_pp_zero 0 "--pp: expected a number in [1, 100000], got '0'" schedule --pp 0)
+pg_bad_input(schedule_mb_overflow 0 "--microbatches: expected a number in [1, 100000], got '99999999999'"
+             schedule -m 99999999999)
+pg_bad_input(train_steps_overflow 2 "train.steps: expected an integer, got '99999999999'" train --steps 99999999999)
+pg_bad_input(train_microbatches_fraction 2 "train.microbatches: expected an integer, got '1.5'" train -m 1.5)
+pg_bad_input(train_unexpected_argument 2 "unexpected argument 'extra'" train extra)
+pg_bad_input(train_resume_needs_value 2 "option '--resume' needs a value" train --resume)
+pg_bad_input(train_set_no_equals 2 "--set 'model.layers': expected section.key=value" train --set model.layers)
+pg_bad_input(train_resume_nothing 2 "--resume latest: no checkpoint to resume: cannot open 'cli/bad/no_ckpt/latest'"
+             train --resume latest --set checkpoint.dir=cli/bad/no_ckpt)
+pg_bad_input(prep_default_and_files 0 "prep needs -o OUT.h5 and either text files or --default"
+             prep --default cli/bad/no_loss.ini -o cli/bad/out.h5)
+pg_bad_input(prep_missing_input 0 "cannot open 'cli/bad/nope.txt'" prep cli/bad/nope.txt -o cli/bad/out.h5)
+pg_bad_input(prep_vocab_zero 0 "--vocab: expected an integer in [1, 16777216], got '0'" prep --vocab 0 --check x.h5)
+pg_bad_input(ckpt_unknown_action 0 "ckpt: unknown action 'repair'" ckpt repair x.h5)
+pg_bad_input(ckpt_inspect_two_paths 0 "ckpt inspect: expected one PATH" ckpt inspect a.h5 b.h5)
+pg_bad_input(ckpt_verify_no_path 0 "ckpt verify: expected at least one PATH" ckpt verify)
+pg_bad_input(ckpt_verify_missing 0 "cannot open 'cli/bad/nope.h5'" ckpt verify cli/bad/nope.h5)

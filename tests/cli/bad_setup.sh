@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bad_setup.sh OUT BAD_DATA TAMPER: the generated half of the bad-input corpus
+# (the fixture of the bad_* tests, docs/reliability.md). Writes into OUT:
+#   data/*.h5     token datasets that each break one rule (tests/support/bad_data.c),
+#                 data/truncated.h5 (half of a good one)
+#   ckpt/         a good checkpoint of the tiny MLP of cli/bad/tiny_mlp.ini
+#                 (step_00000002.h5 and latest)
+#   ckpt_*.h5     copies of it, each damaged one way (tests/support/ckpt_tamper.c)
+#   nolatest/     a directory without `latest`; badlatest/ whose `latest`
+#                 names a missing file
+set -eu
+out=$1 bad_data=$2 tamper=$3
+rm -rf "$out"
+mkdir -p "$out/data" "$out/nolatest" "$out/badlatest"
+"$bad_data" "$out/data"
+cp "$out/data/good.h5" "$out/data/truncated.h5"
+truncate -s $(( $(stat -c %s "$out/data/good.h5") / 2 )) "$out/data/truncated.h5"
+
+timeout 120 "$MPIEXEC" -n 1 "$PIPEGRID" train --config cli/bad/tiny_mlp.ini --steps 2 \
+  --set checkpoint.every=2 --set checkpoint.dir="$out/ckpt" >"$out/train.log" 2>&1 ||
+  { cat "$out/train.log"; exit 1; }
+good=$out/ckpt/step_00000002.h5
+ds=/params/layers.0.weight
+damage() { # NAME ACTION ARGS...: OUT/ckpt_NAME.h5 = good checkpoint, then ckpt_tamper ACTION ARGS
+  local name=$1; shift
+  cp "$good" "$out/ckpt_$name.h5"
+  "$tamper" "$out/ckpt_$name.h5" "$@"
+}
+damage flip flip $ds
+damage missing delete $ds
+damage shape reshape $ds
+damage dtype dtype $ds
+damage nocrc nocrc $ds
+damage extra extra /params/stray
+damage no_step attr step -
+damage no_format attr format -
+damage newer attr format_version 99
+damage negative_step attr step -4
+damage optim_step attr optimizer_step -7
+damage step_text attr step twelve
+damage bad_config attr config "[model"
+cp "$good" "$out/ckpt_truncated.h5"
+truncate -s $(( $(stat -c %s "$good") / 2 )) "$out/ckpt_truncated.h5"
+echo "not a checkpoint" > "$out/ckpt_text.h5"
+: > "$out/ckpt_empty.h5"
+echo step_00000099.h5 > "$out/badlatest/latest"
+echo "ok: bad inputs in $out"
