@@ -1,8 +1,9 @@
 /* comm.h: the communication interface. A backend (MPI now, NCCL for GPUs) is a
  * table of non-blocking operations on a group of ranks; the engine starts
  * operations, keeps their requests, and completes them with pg_wait(), which
- * yields the CPU while it polls (ranks may outnumber cores) and enforces the
- * watchdog timeout.
+ * yields the CPU while it polls (ranks may outnumber cores), tells the watchdog
+ * what it waits on (runtime/watchdog.h) and, without a watchdog thread,
+ * enforces a timeout itself.
  *
  * Buffers live in the memory of the compute backend the group was made for
  * (host memory for MPI; device memory for NCCL). Counts are float elements. */
@@ -44,9 +45,12 @@ int pg_comm_mpi_create(pg_comm **c, MPI_Comm m);
 
 void pg_comm_destroy(pg_comm *c);
 
-/* Complete `r`, yielding the CPU between polls. After `timeout` seconds
- * returns PG_ETIMEOUT with a message "waited T s for <what>". *waited, if not
- * NULL, gets the seconds spent. An inactive request returns at once. */
+/* Complete `r`, yielding the CPU between polls. While it waits, `what` is
+ * what the watchdog reports this rank waits on. Without a watchdog thread,
+ * after `timeout` seconds (> 0; <= 0: never) it returns PG_ETIMEOUT with a
+ * message "waited T s for <what>"; with one, the watchdog ends the job
+ * instead. *waited, if not NULL, gets the seconds spent. An inactive request
+ * returns at once. */
 int pg_wait(pg_comm *c, pg_req *r, double timeout, const char *what, double *waited);
 
 /* Complete n MPI requests with the same yielding wait and watchdog. */

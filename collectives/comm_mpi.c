@@ -3,10 +3,11 @@
  * Debian's MPICH (ch4:ucx) busy-polls inside blocking calls and never gives
  * the CPU away, which makes 4-8 ranks on 2 cores crawl. Every wait of pipegrid
  * therefore tests a non-blocking request and calls sched_yield() between
- * tests; the same loop is where the watchdog lives. */
+ * tests; the same loop tells the watchdog what the rank waits on. */
 #include "comm.h"
 
 #include "../runtime/error.h"
+#include "../runtime/watchdog.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -95,16 +96,20 @@ static int poll(int (*test)(void *ctx, int *done), void *ctx, double timeout, co
                 double *waited)
 {
     double t0 = pg_now();
+    if (pg_watchdog_wait(what)) timeout = 0; /* the watchdog thread owns the timeout */
+    int rc = 0;
     for (unsigned polls = 0;; polls++) {
-        int done = 0, rc = test(ctx, &done);
-        if (rc) return rc;
-        if (done) break;
+        int done = 0;
+        if ((rc = test(ctx, &done)) || done) break;
         sched_yield();
-        if ((polls & 63) == 63 && pg_now() - t0 > timeout)
-            return pg_error(PG_ETIMEOUT, "watchdog: waited %.1f s for %s", pg_now() - t0, what);
+        if ((polls & 63) == 63 && timeout > 0 && pg_now() - t0 > timeout) {
+            rc = pg_error(PG_ETIMEOUT, "watchdog: waited %.1f s for %s", pg_now() - t0, what);
+            break;
+        }
     }
-    if (waited) *waited = pg_now() - t0;
-    return 0;
+    pg_watchdog_wait(NULL);
+    if (waited && !rc) *waited = pg_now() - t0;
+    return rc;
 }
 
 typedef struct req_ctx {

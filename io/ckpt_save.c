@@ -11,13 +11,14 @@
 #include "ckpt_h5.h"
 #include "ckpt_layout.h"
 #include "runtime/error.h"
+#include "runtime/fault.h"
+#include "runtime/watchdog.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,15 +141,11 @@ nomem:
     return pg_error(PG_ENOMEM, "checkpoint: out of memory for the host copy");
 }
 
-/* Test hook: PIPEGRID_TEST_CKPT_KILL=STEP:RANK makes world rank RANK kill
- * itself (SIGKILL) halfway through writing the checkpoint of step STEP. */
+/* Fault injection (runtime/fault.h): action=checkpoint fires here, halfway
+ * through writing the tensors. */
 static void maybe_die(const struct pg_ckpt_job *j)
 {
-    const char *v = getenv("PIPEGRID_TEST_CKPT_KILL");
-    long long step;
-    int rank;
-    if (v && sscanf(v, "%lld:%d", &step, &rank) == 2 && step == j->step && rank == j->rank)
-        raise(SIGKILL);
+    pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), (int)j->step, -1);
 }
 
 static int root_attrs(const struct pg_ckpt_job *j, hid_t f)

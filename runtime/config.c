@@ -106,8 +106,10 @@ static const key_def KEYS[] = {
     K("runtime", "peak_gflops", T_DOUBLE, runtime.peak_gflops, "0",
       "peak GFLOP/s of one rank's device, the denominator of MFU in --metrics "
       "(0 = MFU not reported)"),
-    K("runtime", "timeout", T_DOUBLE, runtime.timeout, "300",
-      "watchdog: seconds any wait may take before the job is ended"),
+    K("runtime", "watchdog_s", T_DOUBLE, runtime.watchdog_s, "300",
+      "watchdog: seconds one action (forward, backward, a wait on a peer, the step-end "
+      "allreduce, a checkpoint save, ...) may take before the job is ended (0 = off; "
+      "docs/reliability.md)"),
     K("checkpoint", "dir", T_STR, checkpoint.dir, "checkpoints",
       "directory of the HDF5 checkpoints (step_NNNNNNNN.h5) and the `latest` pointer"),
     K("checkpoint", "every", T_INT, checkpoint.every, "0",
@@ -460,9 +462,9 @@ int pg_config_check(const pg_config *c)
     if (!c->checkpoint.dir[0]) return pg_error(PG_EINVAL, "checkpoint.dir: must not be empty");
     if (c->runtime.threads < 0)
         return pg_error(PG_EINVAL, "runtime.threads: must be >= 0, got %d", c->runtime.threads);
-    if (!(c->runtime.timeout > 0))
-        return pg_error(PG_EINVAL, "runtime.timeout: must be > 0 seconds, got %g",
-                        c->runtime.timeout);
+    if (!(c->runtime.watchdog_s >= 0))
+        return pg_error(PG_EINVAL, "runtime.watchdog_s: must be >= 0 seconds (0 = off), got %g",
+                        c->runtime.watchdog_s);
     return 0;
 }
 

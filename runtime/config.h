@@ -61,7 +61,7 @@ typedef struct pg_config {
     struct {
         char device[PG_STR_SHORT]; /* cpu (cuda when built) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
-        double timeout;            /* watchdog, seconds a wait may take */
+        double watchdog_s;         /* seconds one action may take; 0 = no watchdog */
         double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
         char halt_file[PG_STR_LONG]; /* stop cleanly when this file appears (runtime/halt.h) */
     } runtime;

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "tied.h"
 #include "trace.h"
+#include "watchdog.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -124,7 +125,7 @@ static int complete(pg_engine *e, int i, double *waited)
     pending p = e->pend[i];
     char what[160];
     describe(e, &p, what, sizeof what);
-    int rc = pg_wait(p.comm, &p.req, e->cfg->runtime.timeout, what, waited);
+    int rc = pg_wait(p.comm, &p.req, e->cfg->runtime.watchdog_s, what, waited);
     if (rc) return rc;
     drop_pending(e, i);
     if (pg_trace_on()) {
@@ -340,7 +341,7 @@ static int world_stats(pg_engine *e, double *sum, int nsum, double *max, int nma
     MPI_Request req[2];
     MPI_Iallreduce(MPI_IN_PLACE, sum, nsum, MPI_DOUBLE, MPI_SUM, e->grid->world, &req[0]);
     MPI_Iallreduce(MPI_IN_PLACE, max, nmax, MPI_DOUBLE, MPI_MAX, e->grid->world, &req[1]);
-    return pg_wait_mpi(req, 2, e->cfg->runtime.timeout,
+    return pg_wait_mpi(req, 2, e->cfg->runtime.watchdog_s,
                        "the step-end allreduce (loss, gradient norm) with all ranks");
 }
 
@@ -354,6 +355,7 @@ static double peak_rss_mb(void)
 static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
 {
     int rc;
+    pg_watchdog_phase(PG_PHASE_ALLREDUCE);
     /* sends still in flight, then the gradient buckets (exposed allreduce) */
     while (e->npend > 0) {
         double waited, tw = pg_now();
@@ -365,11 +367,11 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     for (int i = 0; i < e->nlocal; i++) {
         double waited;
         if (e->buckets[i] &&
-            (rc = pg_buckets_finish(e->buckets[i], e->cfg->runtime.timeout, &waited)))
+            (rc = pg_buckets_finish(e->buckets[i], e->cfg->runtime.watchdog_s, &waited)))
             return rc;
         if (e->buckets[i]) e->exposed_comm += waited;
     }
-    if ((rc = pg_tied_reduce(e->tied, e->cfg->runtime.timeout))) return rc;
+    if ((rc = pg_tied_reduce(e->tied, e->cfg->runtime.watchdog_s))) return rc;
     /* per-stage gradient sums of squares (replica 0 contributes, gradients
      * being equal on all replicas after the allreduce), the loss sum (all
      * last-stage ranks), compute and exposed-communication time; the max of
@@ -413,6 +415,7 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     out->lr = pg_optim_lr(e->cfg, e->steps_done);
     out->nonfinite = !isfinite(norm) || !isfinite(out->loss);
     if (!out->nonfinite) {
+        pg_watchdog_phase(PG_PHASE_OPTIMIZER);
         double to = pg_now();
         double clip = e->cfg->optim.clip_norm;
         float scale = (clip > 0 && norm > clip) ? (float)(clip / (norm + 1e-6)) : 1.0f;
@@ -420,7 +423,7 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
         e->ops->sync();
         pg_trace_span(PG_SPAN_OPTIMIZER, to, pg_now(), -1, -1, -1);
     }
-    if ((rc = pg_wait_mpi(&breq, 1, e->cfg->runtime.timeout, "the bubble allreduce")))
+    if ((rc = pg_wait_mpi(&breq, 1, e->cfg->runtime.watchdog_s, "the bubble allreduce")))
         return rc;
     e->steps_done++;
     out->step = e->steps_done;
@@ -453,10 +456,23 @@ static int post_ahead(pg_engine *e, int i)
     return 0;
 }
 
+/* Fault injection (fault.h): a NaN in the output of action a, just run: the
+ * loss of a last-stage forward, the output of any other forward, the first
+ * weight gradient of a backward. */
+static void poison(pg_engine *e, pg_action a)
+{
+    pg_stage *st = local(e, a.stage);
+    const float nan = NAN;
+    if (a.kind == PG_F && pg_stage_is_last(st)) e->loss_sum = NAN;
+    else if (a.kind == PG_F) e->ops->upload(pg_stage_find_slot(st, a.mb)->act[st->nlayers], &nan, sizeof nan);
+    else e->ops->upload(st->grads, &nan, sizeof nan);
+}
+
 int pg_engine_step(pg_engine *e, pg_step_stats *out)
 {
     double t0 = pg_now();
     pg_trace_step(e->steps_done + 1, t0);
+    pg_watchdog_step(e->steps_done + 1);
     e->compute = e->loss_sum = e->recv_wait = e->exposed_comm = 0.0;
     e->hook_rc = 0;
     for (int i = 0; i < e->nlocal; i++) pg_stage_zero_grads(e->stages[i]);
@@ -467,6 +483,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
         size_t rows = (size_t)e->b * e->model->T;
         pg_slot *sl;
+        int nan = pg_watchdog_action(a); /* an injected fault may fire here */
         if (pg_act_is_compute(a.kind) && (rc = post_ahead(e, i))) break;
         if (e->posted[i]) goto next;
         switch (a.kind) {
@@ -503,6 +520,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         case PG_OPTIM: rc = finish_step(e, out, t0); break;
         }
     next:
+        if (!rc && nan) poison(e, a);
         if (!rc && e->last_use[i]) {
             /* nothing later in the step reads this microbatch's slot: free it
              * as soon as its sends have completed */
@@ -572,7 +590,7 @@ int pg_engine_eval(pg_engine *e, int batches, double *loss)
     if (rc) return rc;
     MPI_Request req;
     MPI_Iallreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &req);
-    if ((rc = pg_wait_mpi(&req, 1, e->cfg->runtime.timeout, "the evaluation loss allreduce")))
+    if ((rc = pg_wait_mpi(&req, 1, e->cfg->runtime.watchdog_s, "the evaluation loss allreduce")))
         return rc;
     *loss = sum / ((double)batches * e->G * e->model->T);
     return 0;

@@ -56,7 +56,7 @@ int pg_metrics_step(pg_metrics *m, const pg_step_stats *s)
     double mine = peak_rss_mb();
     MPI_Request req;
     MPI_Igather(&mine, 1, MPI_DOUBLE, m->peak, 1, MPI_DOUBLE, 0, r->grid->world, &req);
-    int rc = pg_wait_mpi(&req, 1, r->cfg.runtime.timeout, "the peak-memory gather (--metrics)");
+    int rc = pg_wait_mpi(&req, 1, r->cfg.runtime.watchdog_s, "the peak-memory gather (--metrics)");
     if (rc || r->grid->rank != 0) return rc;
     cJSON *o = cJSON_CreateObject();
     if (!o) return pg_error(PG_ENOMEM, "metrics: out of memory");

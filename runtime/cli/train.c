@@ -1,11 +1,13 @@
 /* train.c: `pipegrid train`. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "../error.h"
+#include "../fault.h"
 #include "../halt.h"
 #include "../layers/layer.h"
 #include "../metrics.h"
 #include "../run.h"
 #include "../trace.h"
+#include "../watchdog.h"
 #include "cli.h"
 #include "progress.h"
 #include "io/checkpoint.h"
@@ -173,13 +175,25 @@ static int blas_threads(const pg_run *r)
     return t > 0 ? t : 1;
 }
 
+/* An error on this rank alone: one line (unless the watchdog is already
+ * ending the job), then end every rank. */
 static void fatal(const pg_run *r)
 {
     const pg_grid *g = r->grid;
-    fprintf(stderr, "pipegrid: error: rank %d (stage %d, replica %d): %s\n", g->rank, g->stage,
-            g->replica, pg_errmsg());
-    fflush(stderr);
+    if (pg_watchdog_claim()) {
+        fprintf(stderr, "pipegrid: error: rank %d (stage %d, replica %d): %s\n", g->rank,
+                g->stage, g->replica, pg_errmsg());
+        fflush(stderr);
+    }
     MPI_Abort(MPI_COMM_WORLD, PG_EXIT_FAIL);
+}
+
+/* The end of every path after MPI_Init. */
+static int finish(int status)
+{
+    pg_watchdog_stop();
+    MPI_Finalize();
+    return status;
 }
 
 /* --resume: find the checkpoint and load it (collective; agreed result). */
@@ -227,6 +241,7 @@ static int eval_maybe(pg_run *r, int step, pg_progress *p)
  * step. */
 static int halted(pg_run *r, int step, const char *why, pg_progress *p)
 {
+    pg_watchdog_phase(PG_PHASE_CHECKPOINT);
     int rc = pg_ckpt_save(r, r->cfg.checkpoint.dir);
     if (!rc) rc = pg_ckpt_finish(r);
     if (rc) { /* agreed: every rank holds the message */
@@ -266,6 +281,7 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
         last_loss = s.loss;
         if (m && pg_metrics_step(m, &s)) fatal(r);
         double tc = pg_now();
+        pg_watchdog_phase(PG_PHASE_CHECKPOINT);
         rc = pg_ckpt_maybe_save(r);
         int every = c->checkpoint.every;
         if (every > 0 && (s.step % every == 0 || s.step == c->train.steps))
@@ -276,13 +292,16 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
         }
         int last = s.step == c->train.steps;
         char why[1100];
-        int halt = pg_halt_agree(r->grid->world, c->runtime.timeout, why, sizeof why);
+        pg_watchdog_phase(PG_PHASE_HALT);
+        int halt = pg_halt_agree(r->grid->world, c->runtime.watchdog_s, why, sizeof why);
         if (halt < 0) fatal(r);
         if (halt && !last) return halted(r, s.step, why, p);
         if (rank0)
             pg_progress_step(p, &s, s.step % c->train.log_every == 0 || last || s.step == start + 1);
+        pg_watchdog_phase(PG_PHASE_EVAL);
         if ((rc = eval_maybe(r, s.step, p))) fatal(r);
     }
+    pg_watchdog_phase(PG_PHASE_CHECKPOINT);
     if (pg_ckpt_finish(r)) {
         if (rank0) pg_progress_clear(p);
         if (rank0) pg_cli_error(pg_errmsg());
@@ -313,6 +332,7 @@ int pg_cmd_train(int argc, char **argv)
     usage = rc != 0;
     if (!rc) rc = configure(&cfg, &a);
     if (!rc) rc = pg_halt_install(cfg.runtime.halt_file);
+    if (!rc) rc = pg_fault_init(rank);
     int reporter;
     if ((rc = pg_agree(MPI_COMM_WORLD, rc, &reporter))) {
         if (reporter) pg_cli_error(pg_errmsg());
@@ -324,17 +344,22 @@ int pg_cmd_train(int argc, char **argv)
         MPI_Finalize();
         return PG_EXIT_OK;
     }
+    /* from here on a stuck rank ends the job (runtime/watchdog.h) */
+    if ((rc = pg_agree(MPI_COMM_WORLD, pg_watchdog_start(cfg.runtime.watchdog_s, rank),
+                       &reporter))) {
+        if (reporter) pg_cli_error(pg_errmsg());
+        return finish(PG_EXIT_FAIL);
+    }
     pg_run *r;
     if ((rc = pg_run_create(&r, &cfg, MPI_COMM_WORLD, &reporter))) {
         if (reporter) pg_cli_error(pg_errmsg());
-        MPI_Finalize();
-        return PG_EXIT_FAIL;
+        return finish(PG_EXIT_FAIL);
     }
+    pg_watchdog_coords(r->grid->stage, r->grid->replica);
     if (a.resume && (rc = resume(r, a.resume))) {
         if (rank == 0) pg_cli_error(pg_errmsg());
         pg_run_free(r);
-        MPI_Finalize();
-        return PG_EXIT_FAIL;
+        return finish(PG_EXIT_FAIL);
     }
     openblas_set_num_threads(blas_threads(r));
     if (rank == 0) {
@@ -355,11 +380,11 @@ int pg_cmd_train(int argc, char **argv)
     if (rc) {
         if (reporter) pg_cli_error(pg_errmsg());
         pg_run_free(r);
-        MPI_Finalize();
-        return PG_EXIT_FAIL;
+        return finish(PG_EXIT_FAIL);
     }
     if (a.trace && pg_trace_start(MPI_COMM_WORLD, r->grid->stage, r->grid->replica)) fatal(r);
     int status = train_loop(r, &prog, metrics);
+    pg_watchdog_phase(PG_PHASE_FINISH);
     pg_metrics_close(metrics);
     if (a.trace) {
         if ((rc = pg_trace_write(a.trace, &reporter))) {
@@ -370,6 +395,5 @@ int pg_cmd_train(int argc, char **argv)
         }
     }
     pg_run_free(r);
-    MPI_Finalize();
-    return status;
+    return finish(status);
 }

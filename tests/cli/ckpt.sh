@@ -65,7 +65,7 @@ kept=$(cd "$work/d" && echo step_*)
 echo "ok: keep=2 kept $kept"
 
 # 3. kill -9 of rank 1 halfway through writing step 10's checkpoint
-PIPEGRID_TEST_CKPT_KILL=10:1 run 4 --steps 10 --set checkpoint.every=5 --set checkpoint.dir="$work/c"
+PIPEGRID_FAULT=kill:rank=1,step=10,action=checkpoint run 4 --steps 10 --set checkpoint.every=5 --set checkpoint.dir="$work/c"
 status=$?
 [ $status -ne 0 ] && [ $status -ne 124 ] || fail "the killed run ended with status $status"
 [ "$(cat "$work/c/latest")" = step_00000005.h5 ] || fail "latest moved: $(cat "$work/c/latest")"
