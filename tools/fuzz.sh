@@ -3,10 +3,13 @@
 # run each for SECONDS (default 60) from its committed seed corpus under
 # tests/fuzz/corpus/<name>. New inputs go to a scratch copy of the corpus; a
 # crash leaves its input in build-fuzz/crashes/ and fails the run.
+# fuzz_dataset and fuzz_ckpt write a scratch HDF5 file per input: into
+# /dev/shm when there is one (TMPDIR overrides).
 #   tools/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 build=build-fuzz
 CC=clang cmake -S . -B "$build" -DPIPEGRID_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null

@@ -103,6 +103,7 @@ pg_bad_ckpt(newer_format ${BAD}/ckpt_newer.h5 "${BAD}/ckpt_newer.h5: format vers
 pg_bad_ckpt(negative_step ${BAD}/ckpt_negative_step.h5 "${BAD}/ckpt_negative_step.h5: root attribute 'step' = -4 lies outside" both)
 pg_bad_ckpt(optimizer_step ${BAD}/ckpt_optim_step.h5 "${BAD}/ckpt_optim_step.h5: root attribute 'optimizer_step' = -7 lies outside" resume)
 pg_bad_ckpt(bad_config ${BAD}/ckpt_bad_config.h5 "${BAD}/ckpt_bad_config.h5: attribute config:1: malformed line" both)
+pg_bad_ckpt(huge_config ${BAD}/ckpt_huge_config.h5 "${BAD}/ckpt_huge_config.h5: dataset /params/layers.0.wte is missing" verify)
 pg_bad_ckpt(unexpected_dataset ${BAD}/ckpt_extra.h5 "${BAD}/ckpt_extra.h5: unexpected dataset /params/stray" verify)
 pg_bad_ckpt(no_latest ${BAD}/nolatest "cannot open '${BAD}/nolatest/latest'" both)
 pg_bad_ckpt(latest_names_missing ${BAD}/badlatest "${BAD}/badlatest/latest names '${BAD}/badlatest/step_00000099.h5', which cannot be read" both)

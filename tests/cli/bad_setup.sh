@@ -39,6 +39,8 @@ damage negative_step attr step -4
 damage optim_step attr optimizer_step -7
 damage step_text attr step twelve
 damage bad_config attr config "[model"
+# a recorded config claiming a 4 TiB embedding (fuzz_ckpt found verify allocating it)
+damage huge_config attr config "$(printf '[model]\ntype = gpt\nvocab = 16777216\nwidth = 65536\n')"
 cp "$good" "$out/ckpt_truncated.h5"
 truncate -s $(( $(stat -c %s "$good") / 2 )) "$out/ckpt_truncated.h5"
 echo "not a checkpoint" > "$out/ckpt_text.h5"
