@@ -110,6 +110,10 @@ static const key_def KEYS[] = {
       "watchdog: seconds one action (forward, backward, a wait on a peer, the step-end "
       "allreduce, a checkpoint save, ...) may take before the job is ended (0 = off; "
       "docs/reliability.md)"),
+    K("runtime", "on_nonfinite", T_STR, runtime.on_nonfinite, "stop",
+      "NaN/Inf in the loss or gradients (checked on every stage before the optimizer step): "
+      "stop (one line naming the step and the first stage where it appeared, exit 1) | "
+      "skip (skip the optimizer step on every rank, log a line, go on)"),
     K("checkpoint", "dir", T_STR, checkpoint.dir, "checkpoints",
       "directory of the HDF5 checkpoints (step_NNNNNNNN.h5) and the `latest` pointer"),
     K("checkpoint", "every", T_INT, checkpoint.every, "0",
@@ -377,6 +381,11 @@ int pg_config_check(const pg_config *c)
                         "parallel.order: unknown order '%s' (expected auto, replica-major or "
                         "stage-major)",
                         c->parallel.order);
+    static const char *const nonfinite[] = {"stop", "skip", NULL};
+    if (!one_of(c->runtime.on_nonfinite, nonfinite))
+        return pg_error(PG_EINVAL,
+                        "runtime.on_nonfinite: unknown value '%s' (expected stop or skip)",
+                        c->runtime.on_nonfinite);
     if (!one_of(c->placement.bind, binds))
         return pg_error(PG_EINVAL,
                         "placement.bind: unknown value '%s' (expected auto, cores or none)",

@@ -62,6 +62,7 @@ typedef struct pg_config {
         char device[PG_STR_SHORT]; /* cpu (cuda when built) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
         double watchdog_s;         /* seconds one action may take; 0 = no watchdog */
+        char on_nonfinite[PG_STR_SHORT]; /* NaN/Inf before the optimizer: stop | skip */
         double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
         char halt_file[PG_STR_LONG]; /* stop cleanly when this file appears (runtime/halt.h) */
     } runtime;

@@ -7,6 +7,7 @@
 #include "trace.h"
 #include "watchdog.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ struct pg_engine {
     double compute, loss_sum;
     double recv_wait;     /* blocked on pipeline neighbours' messages */
     double exposed_comm;  /* blocked on gradient allreduce at the step end */
+    int nf_key;           /* where NaN/Inf first appeared this step (nf_key()), INT_MAX: nowhere */
 };
 
 static int progress(pg_engine *e);
@@ -335,6 +337,40 @@ static int do_reduce(pg_engine *e, int stage)
     return pg_buckets_ready(b, 0);
 }
 
+/* ---- NaN/Inf ---- */
+
+/* Where a non-finite value can first appear in a step, as an order: the
+ * forwards run from stage 0 up (the last stage's forward ends in the loss),
+ * the backwards from the last stage down. The smallest key over the grid is
+ * the first place. */
+static int nf_key(int nstages, int stage, int backward)
+{
+    return backward ? 2 * nstages - 1 - stage : stage;
+}
+
+static void nf_note(pg_engine *e, int key)
+{
+    if (key < e->nf_key) e->nf_key = key;
+}
+
+/* After action a: its output (a forward's activations, a backward's input
+ * gradient) holds a NaN/Inf? One sum of squares on the device. Losses and
+ * weight gradients are checked at the step end. */
+static void check_finite(pg_engine *e, pg_action a)
+{
+    if (a.kind != PG_F && a.kind != PG_B && a.kind != PG_I) return;
+    pg_stage *st = local(e, a.stage);
+    pg_slot *sl = pg_stage_find_slot(st, a.mb);
+    size_t rows = (size_t)e->b * e->model->T;
+    int S = e->sched->nstages;
+    if (a.kind == PG_F && !pg_stage_is_last(st) &&
+        !isfinite(e->ops->sumsq(sl->act[st->nlayers], rows * pg_stage_out_width(st))))
+        nf_note(e, nf_key(S, a.stage, 0));
+    if (a.kind != PG_F && !pg_stage_is_first(st) &&
+        !isfinite(e->ops->sumsq(sl->grad[0], rows * pg_stage_in_width(st))))
+        nf_note(e, nf_key(S, a.stage, 1));
+}
+
 /* Sum and max of small double vectors over the world, both in flight at once. */
 static int world_stats(pg_engine *e, double *sum, int nsum, double *max, int nmax)
 {
@@ -386,8 +422,10 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     v[S + LOSS] = e->loss_sum;
     v[S + COMPUTE] = e->compute;
     v[S + EXPOSED] = e->exposed_comm;
-    double peak = peak_rss_mb(), ts = pg_now();
-    rc = world_stats(e, v, S + NSTAT, &peak, 1);
+    if (!isfinite(e->loss_sum)) nf_note(e, nf_key(S, S - 1, 0)); /* the loss: last forward */
+    /* maxima: peak memory, and -nf_key (the first NaN/Inf place over the grid) */
+    double mx[2] = {peak_rss_mb(), -(double)e->nf_key}, ts = pg_now();
+    rc = world_stats(e, v, S + NSTAT, mx, 2);
     double tsync = pg_now();
     pg_trace_span(PG_SPAN_SYNC, ts, tsync, -1, -1, -1);
     if (rc) {
@@ -403,17 +441,26 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     MPI_Request breq;
     MPI_Iallreduce(MPI_IN_PLACE, &bubble, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &breq);
     double sumsq = 0.0;
-    for (int s = 0; s < S; s++) sumsq += v[s];
+    int first = (int)-mx[1];
+    for (int s = 0; s < S; s++) {
+        sumsq += v[s];
+        if (!isfinite(v[s]) && nf_key(S, s, 1) < first) first = nf_key(S, s, 1);
+    }
     double norm = sqrt(sumsq), n = e->grid->size;
     memset(out, 0, sizeof *out);
     out->loss = v[S + LOSS] / ((double)e->G * e->model->T);
     out->grad_norm = norm;
     out->compute_time = v[S + COMPUTE] / n;
     out->exposed_comm = v[S + EXPOSED] / n;
-    out->peak_mem_mb = peak;
+    out->peak_mem_mb = mx[0];
     free(v);
     out->lr = pg_optim_lr(e->cfg, e->steps_done);
-    out->nonfinite = !isfinite(norm) || !isfinite(out->loss);
+    out->nonfinite = !isfinite(norm) || !isfinite(out->loss) || first != INT_MAX;
+    out->nonfinite_stage = first == INT_MAX ? -1 : first < S ? first : 2 * S - 1 - first;
+    out->nonfinite_where = first == INT_MAX ? PG_NF_NORM
+                           : first == S - 1 ? PG_NF_LOSS
+                           : first < S      ? PG_NF_FORWARD
+                                            : PG_NF_BACKWARD;
     if (!out->nonfinite) {
         pg_watchdog_phase(PG_PHASE_OPTIMIZER);
         double to = pg_now();
@@ -474,6 +521,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
     pg_trace_step(e->steps_done + 1, t0);
     pg_watchdog_step(e->steps_done + 1);
     e->compute = e->loss_sum = e->recv_wait = e->exposed_comm = 0.0;
+    e->nf_key = INT_MAX;
     e->hook_rc = 0;
     for (int i = 0; i < e->nlocal; i++) pg_stage_zero_grads(e->stages[i]);
     int r = e->grid->stage, rc = 0;
@@ -521,6 +569,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         }
     next:
         if (!rc && nan) poison(e, a);
+        if (!rc) check_finite(e, a);
         if (!rc && e->last_use[i]) {
             /* nothing later in the step reads this microbatch's slot: free it
              * as soon as its sends have completed */

@@ -50,7 +50,15 @@ typedef struct pg_step_stats {
                             backward (not hidden behind it), mean over ranks */
     double peak_mem_mb;  /* peak resident memory, MiB, max over ranks */
     double samples_per_s;
-    int nonfinite;       /* loss or gradients were NaN/Inf; the update was skipped */
+    int nonfinite;       /* the loss, gradients or activations passed between stages were
+                            NaN/Inf; the update was skipped */
+    /* with nonfinite: where a NaN/Inf appeared first (forwards run from stage
+     * 0 up, backwards from the last stage down), agreed over the grid: a
+     * stage's forward output, the loss, a stage's backward (input or weight
+     * gradients); PG_NF_NORM: every part finite, their sum of squares
+     * overflowed (stage -1) */
+    int nonfinite_stage;
+    enum { PG_NF_FORWARD, PG_NF_LOSS, PG_NF_BACKWARD, PG_NF_NORM } nonfinite_where;
 } pg_step_stats;
 
 int pg_engine_create(pg_engine **e, const pg_engine_args *a);

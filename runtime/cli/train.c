@@ -237,6 +237,26 @@ static int eval_maybe(pg_run *r, int step, pg_progress *p)
     return rc;
 }
 
+/* Where a step's NaN/Inf appeared first (engine.h), in words. */
+static void nonfinite_where(const pg_step_stats *s, char *buf, size_t n)
+{
+    switch (s->nonfinite_where) {
+    case PG_NF_FORWARD: snprintf(buf, n, "the forward of stage %d", s->nonfinite_stage); break;
+    case PG_NF_LOSS: snprintf(buf, n, "the loss (stage %d)", s->nonfinite_stage); break;
+    case PG_NF_BACKWARD:
+        snprintf(buf, n, "the backward of stage %d (gradients)", s->nonfinite_stage);
+        break;
+    default: snprintf(buf, n, "the gradient norm (overflow)"); break;
+    }
+}
+
+static const char *skipped_note(int skipped)
+{
+    static char buf[64];
+    snprintf(buf, sizeof buf, " (%d step%s skipped: NaN/Inf)", skipped, skipped > 1 ? "s" : "");
+    return buf;
+}
+
 /* A stop was requested (runtime/halt.h): every rank is here after the same
  * step. */
 static int halted(pg_run *r, int step, const char *why, pg_progress *p)
@@ -264,21 +284,28 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
     const pg_config *c = &r->cfg;
     int rank0 = r->grid->rank == 0;
     double t0 = pg_now(), last_loss = 0.0;
-    int start = p->start;
+    int start = p->start, skipped = 0;
     for (int step = start; step < c->train.steps; step++) {
         pg_step_stats s;
         int rc = pg_engine_step(r->engine, &s);
         if (rc) fatal(r);
-        if (s.nonfinite) {
+        if (s.nonfinite) { /* agreed: every rank is here */
+            int stop = !strcmp(c->runtime.on_nonfinite, "stop");
+            char where[64];
+            nonfinite_where(&s, where, sizeof where);
             if (rank0) pg_progress_clear(p);
             if (rank0)
-                fprintf(stderr,
-                        "pipegrid: error: step %d: loss or gradients are NaN/Inf (loss %g, "
-                        "gradient norm %g); stopping\n",
-                        s.step, s.loss, s.grad_norm);
-            return PG_EXIT_FAIL;
+                fprintf(stop ? stderr : stdout,
+                        "%sstep %d: NaN/Inf, first in %s; loss %g, gradient norm %g; %s\n",
+                        stop ? "pipegrid: error: " : "", s.step, where, s.loss, s.grad_norm,
+                        stop ? "stopping (runtime.on_nonfinite=stop)"
+                             : "optimizer step skipped on every rank, weights unchanged "
+                               "(runtime.on_nonfinite=skip)");
+            if (stop) return PG_EXIT_FAIL;
+            skipped++;
+        } else {
+            last_loss = s.loss;
         }
-        last_loss = s.loss;
         if (m && pg_metrics_step(m, &s)) fatal(r);
         double tc = pg_now();
         pg_watchdog_phase(PG_PHASE_CHECKPOINT);
@@ -308,8 +335,8 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
         return PG_EXIT_FAIL;
     }
     if (rank0)
-        printf("done: %d steps in %.1f s, final loss %.6f\n", c->train.steps - start,
-               pg_now() - t0, last_loss);
+        printf("done: %d steps in %.1f s, final loss %.6f%s\n", c->train.steps - start,
+               pg_now() - t0, last_loss, skipped ? skipped_note(skipped) : "");
     return PG_EXIT_OK;
 }
 

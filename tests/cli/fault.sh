@@ -14,7 +14,12 @@
 #     checkpoint kill the previous checkpoint verifies and `latest` names it.
 #     Under a launcher that leaves the other ranks running (mpiexec
 #     -disable-auto-cleanup) the watchdog ends them within 2 + 1 + 3 s.
-#  3. a malformed PIPEGRID_FAULT: one line naming the variable.
+#  3. NaN: stop (default) names the step and the first stage where it
+#     appeared (a NaN in stage 0's output that spreads to every later
+#     gradient is still reported in stage 0's forward), exit 1 on all ranks;
+#     skip leaves weights and optimizer state bitwise unchanged for that step
+#     and trains on.
+#  4. a malformed PIPEGRID_FAULT: one line naming the variable.
 set -u
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -121,7 +126,49 @@ else
   echo "skipped: kill_no_cleanup ($MPIEXEC has no -disable-auto-cleanup)"
 fi
 
-# 3. a malformed plan
+# 3. NaN/Inf
+nan_run() { # NAME NPROCS FAULT ARGS...
+  local name=$1 n=$2 f=$3
+  shift 3
+  PIPEGRID_FAULT=$f timeout 120 "$MPIEXEC" -n "$n" "$PIPEGRID" train --steps 5 \
+    --set model.type=mlp --set "model.layers=linear:32 relu linear:32 relu linear:8 mse" \
+    --set train.log_every=1 --set checkpoint.dir="$work/$name" "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  [ "$status" -ne 124 ] || fail "$name: still running after 120 s"
+}
+nan_stop() { # NAME EXPECTED
+  [ "$status" -eq 1 ] || fail "$1: exit status $status, expected 1"
+  [ "$(grep -c 'pipegrid: error:' "$work/err")" -eq 1 ] || fail "$1: not one error line"
+  grep -qF -- "$2" "$work/err" || fail "$1: no '$2'"
+  ! grep -q '^done:' "$work/out" || fail "$1: training went on"
+  echo "ok: $1: $(grep 'pipegrid: error:' "$work/err")"
+}
+nan_run nan_forward 2 nan:rank=0,step=3,action=forward --pp 2
+nan_stop nan_forward "pipegrid: error: step 3: NaN/Inf, first in the forward of stage 0; "
+grep -q "gradient norm nan" "$work/err" || fail "nan_forward: the NaN did not reach the gradients"
+nan_run nan_loss 3 nan:rank=2,step=2,action=forward,mb=1 --pp 3
+nan_stop nan_loss "pipegrid: error: step 2: NaN/Inf, first in the loss (stage 2); loss nan"
+nan_run nan_backward 4 nan:rank=3,step=4,action=backward --pp 2 --dp 2
+nan_stop nan_backward "pipegrid: error: step 4: NaN/Inf, first in the backward of stage 1 (gradients)"
+
+nan_run nan_skip 4 nan:rank=1,step=3,action=backward --pp 2 --dp 2 \
+  --set runtime.on_nonfinite=skip --set checkpoint.every=1 --set checkpoint.keep=0
+[ "$status" -eq 0 ] || fail "nan_skip: exit status $status"
+grep -qF "step 3: NaN/Inf, first in the backward of stage 1 (gradients); loss" "$work/out" &&
+  grep -qF "optimizer step skipped on every rank, weights unchanged" "$work/out" ||
+  fail "nan_skip: no skip line"
+grep -qE '^done: 5 steps .*final loss [0-9.]+ \(1 step skipped: NaN/Inf\)' "$work/out" ||
+  fail "nan_skip: no done line with the skipped step"
+c=$work/nan_skip
+for g in /params /optim; do
+  h5diff "$c/step_00000002.h5" "$c/step_00000003.h5" $g $g >/dev/null ||
+    fail "nan_skip: $g changed in the skipped step 3"
+done
+! h5diff "$c/step_00000003.h5" "$c/step_00000004.h5" /params /params >/dev/null ||
+  fail "nan_skip: step 4 did not update the weights"
+echo "ok: nan_skip: $(grep 'NaN/Inf' "$work/out"); step 2 and 3 weights bitwise equal"
+
+# 4. a malformed plan
 PIPEGRID_FAULT=explode:rank=0 timeout 60 "$MPIEXEC" -n 2 "$PIPEGRID" train --pp 2 \
   >"$work/out" 2>"$work/err"
 status=$?
