@@ -10,6 +10,8 @@
 #ifndef PG_COMM_H
 #define PG_COMM_H
 
+#include "../runtime/ops.h"
+
 #include <mpi.h>
 #include <stddef.h>
 
@@ -40,8 +42,28 @@ struct pg_comm {
     void *impl;
 };
 
+/* The group over `m` for buffers of compute backend `ops`, by runtime.comm
+ * `kind` (auto | mpi | nccl). Host buffers always use MPI. Device buffers use
+ * NCCL for nccl; for auto, NCCL when the group is for collectives (p2p = 0)
+ * and MPI staged through host memory for sends and receives (p2p = 1), which
+ * MPI matches by tag (NCCL by order); for mpi, staged MPI. nccl with a CPU
+ * backend is an error naming runtime.comm. Collective over `m` when it makes
+ * an NCCL communicator. */
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p);
+
 /* An MPI group over `m` (host buffers). */
 int pg_comm_mpi_create(pg_comm **c, MPI_Comm m);
+
+/* An MPI group over `m` for buffers in the memory of `ops`, staged through
+ * host memory (comm_staged.c). */
+int pg_comm_staged_create(pg_comm **c, MPI_Comm m, const pg_ops *ops);
+
+/* An NCCL group over `m` (CUDA builds; comm_nccl.c): one NCCL communicator
+ * for collectives, made with ncclCommInitRank after broadcasting the unique
+ * id over `m`, and with p2p one per ordered pair of ranks for sends and
+ * receives, each with its own stream. Collective over `m`; a failure on any
+ * rank is agreed (every rank returns an error). */
+int pg_comm_nccl_create(pg_comm **c, MPI_Comm m, int p2p);
 
 void pg_comm_destroy(pg_comm *c);
 

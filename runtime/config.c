@@ -100,7 +100,16 @@ static const key_def KEYS[] = {
       "bandwidth of one NIC between nodes in GB/s, for choosing the order"),
     K("placement", "cross_rail", T_DOUBLE, placement.cross_rail, "0.5",
       "bandwidth factor between NICs on different rails (rail = NIC position by PCI bus id)"),
-    K("runtime", "device", T_STR, runtime.device, "cpu", "compute backend: cpu"),
+    K("runtime", "device", T_STR, runtime.device, "cpu",
+      "compute backend: cpu | cuda (one GPU per rank; needs a CUDA build) | auto (cuda when "
+      "a GPU is visible, else cpu with a one-line note)"),
+    K("runtime", "precision", T_STR, runtime.precision, "fp32",
+      "matrix products on cuda: fp32 | tf32 | bf16 (tensor cores, fp32 master weights; "
+      "tolerances in docs/gpu.md); the CPU computes in fp32"),
+    K("runtime", "comm", T_STR, runtime.comm, "auto",
+      "communication backend: mpi (host memory; device buffers staged through it) | nccl "
+      "(CUDA device buffers: gradient allreduce and pipeline sends; needs runtime.device=cuda) "
+      "| auto (on cuda: nccl for the gradient allreduce, staged mpi for pipeline sends)"),
     K("runtime", "threads", T_INT, runtime.threads, "0",
       "BLAS threads per rank (0 = cores per node / ranks per node)"),
     K("runtime", "peak_gflops", T_DOUBLE, runtime.peak_gflops, "0",
@@ -364,6 +373,9 @@ int pg_config_check(const pg_config *c)
     static const char *const decays[] = {"none", "cosine", NULL};
     static const char *const orders[] = {"auto", "replica-major", "stage-major", NULL};
     static const char *const binds[] = {"auto", "cores", "none", NULL};
+    static const char *const devices[] = {"auto", "cpu", "cuda", NULL};
+    static const char *const precisions[] = {"fp32", "tf32", "bf16", NULL};
+    static const char *const comms[] = {"auto", "mpi", "nccl", NULL};
     if (!one_of(c->model.type, types))
         return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp or gpt)",
                         c->model.type);
@@ -390,6 +402,16 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL,
                         "placement.bind: unknown value '%s' (expected auto, cores or none)",
                         c->placement.bind);
+    if (!one_of(c->runtime.device, devices))
+        return pg_error(PG_EINVAL, "runtime.device: unknown device '%s' (expected auto, cpu or cuda)",
+                        c->runtime.device);
+    if (!one_of(c->runtime.precision, precisions))
+        return pg_error(PG_EINVAL,
+                        "runtime.precision: unknown precision '%s' (expected fp32, tf32 or bf16)",
+                        c->runtime.precision);
+    if (!one_of(c->runtime.comm, comms))
+        return pg_error(PG_EINVAL, "runtime.comm: unknown backend '%s' (expected auto, mpi or nccl)",
+                        c->runtime.comm);
     if (!(c->placement.net_gbs > 0))
         return pg_error(PG_EINVAL, "placement.net_gbs: must be > 0, got %g", c->placement.net_gbs);
     if (!(c->placement.cross_rail > 0) || c->placement.cross_rail > 1)

@@ -59,7 +59,9 @@ typedef struct pg_config {
         double cross_rail;       /* bandwidth factor between NICs of different rails */
     } placement;
     struct {
-        char device[PG_STR_SHORT]; /* cpu (cuda when built) */
+        char device[PG_STR_SHORT];    /* auto | cpu | cuda (runtime/device.h) */
+        char precision[PG_STR_SHORT]; /* fp32 | tf32 | bf16 */
+        char comm[PG_STR_SHORT];      /* auto | mpi | nccl (collectives/comm.h) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
         double watchdog_s;         /* seconds one action may take; 0 = no watchdog */
         char on_nonfinite[PG_STR_SHORT]; /* NaN/Inf before the optimizer: stop | skip */

@@ -679,8 +679,9 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     e->eval_batch = -1;
     e->M = M;
     e->b = G / (g->dp * M);
-    int rc = pg_comm_mpi_create(&e->pipe, g->pipe);
-    if (!rc) rc = pg_comm_mpi_create(&e->group, g->stage_group);
+    /* pipeline sends and receives; the stage group's gradient allreduce */
+    int rc = pg_comm_create(&e->pipe, g->pipe, a->ops, a->cfg->runtime.comm, 1);
+    if (!rc) rc = pg_comm_create(&e->group, g->stage_group, a->ops, a->cfg->runtime.comm, 0);
     if (rc) goto fail;
     e->local_of = malloc(sizeof(int) * (size_t)S);
     e->stages = calloc((size_t)S, sizeof(pg_stage *));

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "io/checkpoint.h"
+#include "device.h"
 #include "partition.h"
 
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static int build_local(pg_run *r, int world_size)
     if ((rc = pg_partition(r->model, r->sched->nstages, c->parallel.partition, mb, r->first)))
         return rc;
     if (!(r->ops = pg_ops_select(c->runtime.device, &r->device_note))) return PG_EINVAL;
+    if ((rc = pg_device_precision(r->ops, c->runtime.precision, &r->precision_note))) return rc;
     return pg_data_create(&r->data, c, r->model);
 }
 
@@ -75,6 +77,9 @@ int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *repor
     }
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
     if ((rc = place(r, world, reporter))) goto fail;
+    /* one GPU per rank, the placement's when there is one; before any allocation */
+    rc = pg_device_bind(r->ops, world, r->device_desc, sizeof r->device_desc);
+    if ((rc = pg_agree(world, rc, reporter))) goto fail;
     pg_grid_order_fn order = r->plan ? pg_grid_order_cells
                                      : pg_grid_order_by_name(r->cfg.parallel.order);
     if (!order) order = pg_grid_order_replica_major; /* auto without a plan: a grid error follows */
@@ -123,6 +128,9 @@ void pg_run_describe(const pg_run *r, FILE *f)
             r->ops->name);
     if (r->plan && r->plan->note[0]) fprintf(f, "note: %s\n", r->plan->note);
     if (r->device_note) fprintf(f, "note: %s\n", r->device_note);
+    if (r->precision_note) fprintf(f, "note: %s\n", r->precision_note);
+    if (r->device_desc[0])
+        fprintf(f, "device: rank 0 on %s, precision %s\n", r->device_desc, c->runtime.precision);
     if (m->input == PG_INPUT_TOKENS)
         fprintf(f, "model: %s, vocab %d, ctx %d, depth %d, heads %d, width %d, %s embeddings; "
                    "%zu parameters%s, %.4g FLOP per token (forward; x3 with backward)\n",

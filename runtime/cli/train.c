@@ -42,6 +42,8 @@ static void help(FILE *f)
           "      --order ORDER       auto | replica-major | stage-major  (parallel.order)\n"
           "      --steps N           optimizer steps                     (train.steps)\n"
           "      --seed S            seed of the initial weights         (train.seed)\n"
+          "      --device DEV        auto | cpu | cuda                   (runtime.device)\n"
+          "      --precision P       fp32 | tf32 | bf16 (CUDA matmuls)   (runtime.precision)\n"
           "      --set SEC.KEY=VAL   override any config key (repeatable)\n"
           "      --resume SPEC       continue from a checkpoint, on any grid: latest (the\n"
           "                          newest in checkpoint.dir), auto (latest if there is\n"
@@ -98,7 +100,7 @@ typedef struct train_args {
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
-           O_TRACE, O_METRICS, O_PROGRESS };
+           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -108,6 +110,8 @@ static int parse(int argc, char **argv, train_args *a)
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
         {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
         {"metrics", required_argument, 0, O_METRICS}, {"progress", required_argument, 0, O_PROGRESS},
+        {"device", required_argument, 0, O_DEVICE},
+        {"precision", required_argument, 0, O_PRECISION},
         {0, 0, 0, 0},
     };
     static char buf[128][1100];
@@ -134,6 +138,8 @@ static int parse(int argc, char **argv, train_args *a)
         case O_SCHED: key = "parallel.schedule"; break;
         case O_STEPS: key = "train.steps"; break;
         case O_SEED: key = "train.seed"; break;
+        case O_DEVICE: key = "runtime.device"; break;
+        case O_PRECISION: key = "runtime.precision"; break;
         case O_SET: key = ""; break;
         case ':':
             return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid train --help)",

@@ -1,0 +1,23 @@
+/* comm_select.c: the communication backend for a compute backend and the
+ * runtime.comm key (comm.h). */
+#include "comm.h"
+
+#include "../runtime/error.h"
+
+#include <string.h>
+
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p)
+{
+    *c = NULL;
+    int device = strcmp(ops->name, "cpu") != 0;
+    if (!strcmp(kind, "nccl") && !device)
+        return pg_error(PG_EINVAL, "runtime.comm=nccl: NCCL needs runtime.device=cuda (this rank "
+                                   "computes on the %s)",
+                        ops->name);
+    if (!device) return pg_comm_mpi_create(c, m);
+#ifdef PG_HAVE_CUDA
+    if (!strcmp(kind, "nccl") || (!strcmp(kind, "auto") && !p2p))
+        return pg_comm_nccl_create(c, m, p2p);
+#endif
+    return pg_comm_staged_create(c, m, ops);
+}
