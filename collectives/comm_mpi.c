@@ -2,8 +2,9 @@
  *
  * Debian's MPICH (ch4:ucx) busy-polls inside blocking calls and never gives
  * the CPU away, which makes 4-8 ranks on 2 cores crawl. Every wait of pipegrid
- * therefore tests a non-blocking request and calls sched_yield() between
- * tests; the same loop tells the watchdog what the rank waits on. */
+ * therefore tests a non-blocking request, spinning briefly and then calling
+ * sched_yield() between tests; the same loop tells the watchdog what the
+ * rank waits on. */
 #include "comm.h"
 
 #include "../runtime/error.h"
@@ -91,7 +92,16 @@ void pg_comm_destroy(pg_comm *c)
     if (c) c->ops->destroy(c);
 }
 
-/* Poll test(ctx) until it reports completion, yielding the CPU in between. */
+/* Seconds a wait spins on the test before it starts yielding: a small
+ * message between neighbours arrives within a few microseconds, and a yield
+ * on a busy core can give the CPU away for a whole time slice (256-byte
+ * transfers were 30-80x slower than a raw MPI ping-pong, docs/benchmarks.md);
+ * a longer wait yields, so ranks that outnumber the cores still let each
+ * other run. */
+#define SPIN_S 50e-6
+
+/* Poll test(ctx) until it reports completion: spinning for SPIN_S, then
+ * yielding the CPU between polls. */
 static int poll(int (*test)(void *ctx, int *done), void *ctx, double timeout, const char *what,
                 double *waited)
 {
@@ -101,7 +111,7 @@ static int poll(int (*test)(void *ctx, int *done), void *ctx, double timeout, co
     for (unsigned polls = 0;; polls++) {
         int done = 0;
         if ((rc = test(ctx, &done)) || done) break;
-        sched_yield();
+        if (pg_now() - t0 > SPIN_S) sched_yield();
         if ((polls & 63) == 63 && timeout > 0 && pg_now() - t0 > timeout) {
             rc = pg_error(PG_ETIMEOUT, "watchdog: waited %.1f s for %s", pg_now() - t0, what);
             break;

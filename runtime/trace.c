@@ -68,7 +68,13 @@ int pg_trace_start(MPI_Comm world, int stage, int replica)
         pg_trace_stop();
         return rc;
     }
-    MPI_Barrier(world);
+    /* a yielding barrier: ranks may outnumber cores (comm.h) */
+    MPI_Request req;
+    MPI_Ibarrier(world, &req);
+    if ((rc = pg_wait_mpi(&req, 1, 300.0, "the barrier starting the trace"))) {
+        pg_trace_stop();
+        return rc;
+    }
     T.origin = pg_now();
     pg_trace_on_ = 1;
     return 0;
@@ -103,6 +109,8 @@ void pg_trace_stop(void)
     T.n = T.cap = 0;
     T.oom = 0;
 }
+
+long pg_trace_count(void) { return (long)T.n; }
 
 static int is_async(int kind)
 {

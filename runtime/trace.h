@@ -74,4 +74,7 @@ int pg_trace_write(const char *dir, int *reporter);
 /* Stop and drop the buffer without writing. */
 void pg_trace_stop(void);
 
+/* Spans (and step marks) recorded since pg_trace_start. */
+long pg_trace_count(void);
+
 #endif
