@@ -2,6 +2,7 @@
 #include "buckets.h"
 
 #include "../runtime/error.h"
+#include "../runtime/range.h"
 #include "../runtime/trace.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@ typedef struct bucket {
     pg_req req;
     int done;
     double t_launch;
+    uint64_t range; /* NVTX range, launch to completion */
 } bucket;
 
 struct pg_buckets {
@@ -63,6 +65,11 @@ int pg_buckets_ready(pg_buckets *b, size_t offset)
         int rc = b->group->ops->iallreduce(b->group, b->grads + k->lo, k->hi - k->lo, &k->req);
         if (rc) return rc;
         k->t_launch = pg_now();
+        if (PG_RANGES) {
+            char name[64];
+            snprintf(name, sizeof name, "allreduce stage %d bucket %d", b->stage, b->next);
+            k->range = pg_range_start(name);
+        }
         b->next++;
     }
     return 0;
@@ -72,6 +79,7 @@ static void finished(pg_buckets *b, int i)
 {
     bucket *k = &b->b[i];
     k->done = 1;
+    pg_range_end(k->range);
     pg_trace_span(PG_SPAN_ALLREDUCE, k->t_launch, pg_now(), b->stage, i, -1);
 }
 

@@ -11,6 +11,7 @@
 #include "ckpt_h5.h"
 #include "ckpt_layout.h"
 #include "runtime/error.h"
+#include "runtime/range.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -290,7 +291,9 @@ int pg_ckpt_load(pg_run *r, const char *path)
     pg_ckpt_header h = {0};
     if (!rc) rc = pg_ckpt_read_header(f, path, &h);
     if (!rc) rc = compatible(path, &h.cfg, &r->cfg);
+    pg_range_push("checkpoint load");
     if (!(rc = pg_ckpt_agree(world, rc))) rc = pg_ckpt_agree(world, load_tensors(r, f, path));
+    pg_range_pop();
     if (f >= 0) H5Fclose(f);
     if (!rc) {
         pg_engine_optim(r->engine)->t = (int)h.optim_t;

@@ -12,6 +12,7 @@
 #include "ckpt_layout.h"
 #include "runtime/error.h"
 #include "runtime/fault.h"
+#include "runtime/range.h"
 #include "runtime/watchdog.h"
 
 #include <dirent.h>
@@ -420,13 +421,20 @@ static int commit(const struct pg_ckpt_job *j)
  * confirm, sync, commit: collective over j->comm. */
 static int run_job(struct pg_ckpt_job *j, int raw)
 {
+    pg_range_push("checkpoint write");
     int rc = pg_ckpt_agree(j->comm, raw ? write_raw(j) : write_file(j, 1));
+    pg_range_pop();
+    pg_range_push("checkpoint sync");
     if (!rc) rc = pg_ckpt_agree(j->comm, sync_file(j));
+    pg_range_pop();
     if (rc) {
         if (j->rank == 0) unlink(j->tmp);
         return rc;
     }
-    return pg_ckpt_agree(j->comm, j->rank == 0 ? commit(j) : 0);
+    pg_range_push("checkpoint commit");
+    rc = pg_ckpt_agree(j->comm, j->rank == 0 ? commit(j) : 0);
+    pg_range_pop();
+    return rc;
 }
 
 static void *job_thread(void *arg)
@@ -469,7 +477,9 @@ int pg_ckpt_save(pg_run *r, const char *dir)
     if (rc) return rc;
     struct pg_ckpt_job *j = NULL;
     int async = r->cfg.checkpoint.async;
+    pg_range_push("checkpoint snapshot");
     rc = snapshot(r, dir, &j);
+    pg_range_pop();
     if (!rc && async) {
         int level;
         MPI_Query_thread(&level);
@@ -477,7 +487,10 @@ int pg_ckpt_save(pg_run *r, const char *dir)
             rc = pg_error(PG_EINVAL, "checkpoint.async=1 needs MPI initialised with "
                                      "MPI_THREAD_MULTIPLE (pipegrid train does that)");
     }
-    if ((rc = pg_ckpt_agree(world, rc)) || (rc = digest(j))) {
+    pg_range_push("checkpoint digest");
+    if (!(rc = pg_ckpt_agree(world, rc))) rc = digest(j);
+    pg_range_pop();
+    if (rc) {
         job_free(j);
         return rc;
     }

@@ -3,6 +3,7 @@
 
 #include "../collectives/buckets.h"
 #include "error.h"
+#include "range.h"
 #include "tied.h"
 #include "trace.h"
 #include "watchdog.h"
@@ -534,6 +535,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         int nan = pg_watchdog_action(a); /* an injected fault may fire here */
         if (pg_act_is_compute(a.kind) && (rc = post_ahead(e, i))) break;
         if (e->posted[i]) goto next;
+        if (PG_RANGES) pg_range_push(pg_action_str(a, (char[32]){0})); /* Nsight Systems */
         switch (a.kind) {
         case PG_F: rc = do_forward(e, a.stage, a.mb); break;
         case PG_B:
@@ -567,6 +569,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         case PG_REDUCE: rc = do_reduce(e, a.stage); break;
         case PG_OPTIM: rc = finish_step(e, out, t0); break;
         }
+        pg_range_pop();
     next:
         if (!rc && nan) poison(e, a);
         if (!rc) check_finite(e, a);
