@@ -59,6 +59,7 @@ static int parse_int(const char *s, int *out)
 int pg_fault_init(int rank)
 {
     plan.kind = F_NONE;
+    atomic_store(&fired, 0);
     const char *v = getenv("PIPEGRID_FAULT");
     if (!v || !*v) return 0;
     char buf[256];

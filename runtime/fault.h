@@ -32,7 +32,8 @@
  * PG_FAULT_PHASE(p) for a watchdog phase p (pg_phase, watchdog.h). */
 #define PG_FAULT_PHASE(p) (PG_ACT_KINDS + (p))
 
-/* Read PIPEGRID_FAULT for world rank `rank` (unset or empty: no fault).
+/* Read PIPEGRID_FAULT for world rank `rank` (unset or empty: no fault) and
+ * arm it, replacing any earlier plan.
  * Returns 0, or PG_EINVAL with a one-line message naming the variable and
  * what was expected. */
 int pg_fault_init(int rank);

@@ -8,10 +8,12 @@
 #     receive, in the gradient allreduce, and a rank frozen by SIGSTOP (its
 #     neighbour reports what it waits on): one line naming rank, stage,
 #     replica, step, action and microbatch; all ranks gone within 2 + 3 s
-#     (+1 s grace for a rank that reports a wait).
+#     (+1 s grace for a rank that reports a wait). A hang in a checkpoint
+#     write, likewise.
 #  2. rank death (kill -9) in a forward, a backward, the allreduce and halfway
-#     through a checkpoint write: all ranks gone within 30 s; after the
-#     checkpoint kill the previous checkpoint verifies and `latest` names it.
+#     through a checkpoint write (synchronous and in the background): all
+#     ranks gone within 30 s; after the checkpoint kills the previous
+#     checkpoint verifies and `latest` names it.
 #     Under a launcher that leaves the other ranks running (mpiexec
 #     -disable-auto-cleanup) the watchdog ends them within 2 + 1 + 3 s.
 #  3. NaN: stop (default) names the step and the first stage where it
@@ -89,6 +91,10 @@ watchdog_line stop_forward \
 grep -qF "waiting on 1RECV_F0 (microbatch 0, from rank 0)" "$work/err" ||
   fail "stop_forward: the waiting rank does not name its peer"
 
+fault_run hang_checkpoint 2 hang:rank=1,step=2,action=checkpoint --pp 2 --set checkpoint.every=2
+within hang_checkpoint 5
+watchdog_line hang_checkpoint "rank 1 (stage 1, replica 0), step 2: the checkpoint save has run"
+
 # 2. rank death: the launcher (or, without it, the watchdog) ends the others
 death() { # NAME: a message (mpiexec's, on stdout, or the watchdog's) says a rank died
   cat "$work/out" "$work/err" | grep -qE "BAD TERMINATION|Killed \(signal 9\)|pipegrid: watchdog:" ||
@@ -114,6 +120,16 @@ c=$work/kill_checkpoint
 "$PIPEGRID" ckpt verify "$c" >"$work/out" 2>"$work/err" ||
   fail "kill_checkpoint: the previous checkpoint does not verify"
 echo "ok: kill_checkpoint: latest still step_00000002.h5 and it verifies"
+# the same with a background save: the writer thread dies
+fault_run kill_checkpoint_async 4 kill:rank=2,step=4,action=checkpoint --pp 2 --dp 2 \
+  --set checkpoint.every=2 --set checkpoint.async=1
+within kill_checkpoint_async 30
+death kill_checkpoint_async
+c=$work/kill_checkpoint_async
+[ "$(cat "$c/latest")" = step_00000002.h5 ] || fail "kill_checkpoint_async: latest is '$(cat "$c/latest")'"
+"$PIPEGRID" ckpt verify "$c" >"$work/out" 2>"$work/err" ||
+  fail "kill_checkpoint_async: the previous checkpoint does not verify"
+echo "ok: kill_checkpoint_async: latest still step_00000002.h5 and it verifies"
 # a launcher told not to end the job when a rank dies: hydra sometimes still
 # does; else the watchdog of a rank waiting on the dead one ends it
 if "$MPIEXEC" --help 2>&1 | grep -q disable-auto-cleanup; then
