@@ -46,6 +46,7 @@ static const char *const CATS[PG_SPAN_KINDS] = {
     [PG_SPAN_OPTIMIZER] = "optimizer",
     [PG_SPAN_DATA] = "data",
     [PG_SPAN_CHECKPOINT] = "checkpoint",
+    [PG_SPAN_EVAL] = "eval",
     [PG_SPAN_SEND] = "send",
     [PG_SPAN_RECV] = "recv",
     [PG_SPAN_ALLREDUCE] = "allreduce",
@@ -108,6 +109,11 @@ void pg_trace_stop(void)
     T.v = NULL;
     T.n = T.cap = 0;
     T.oom = 0;
+}
+
+void pg_trace_pause(int pause)
+{
+    if (T.v) pg_trace_on_ = !pause;
 }
 
 long pg_trace_count(void) { return (long)T.n; }

@@ -31,6 +31,7 @@ typedef enum pg_span_kind {
     PG_SPAN_OPTIMIZER,       /* clipping and the update */
     PG_SPAN_DATA,            /* loading a microbatch's inputs / targets */
     PG_SPAN_CHECKPOINT,      /* saving or loading a checkpoint */
+    PG_SPAN_EVAL,            /* a validation pass (its forwards are not recorded) */
     /* asynchronous, in flight */
     PG_SPAN_SEND,            /* an activation or gradient send, post to completion */
     PG_SPAN_RECV,            /* a receive, post to completion */
@@ -70,6 +71,10 @@ static inline void pg_trace_step(int step, double t)
  * stop tracing and free the buffer. Errors are agreed: every rank returns the
  * same code and *reporter is 1 on the rank whose pg_errmsg() explains it. */
 int pg_trace_write(const char *dir, int *reporter);
+
+/* Suspend (1) or resume (0) recording, around work that is not part of a
+ * training step (validation passes); nothing when tracing was not started. */
+void pg_trace_pause(int pause);
 
 /* Stop and drop the buffer without writing. */
 void pg_trace_stop(void);

@@ -275,6 +275,7 @@ static int category(int kind)
     case PG_SPAN_OPTIMIZER: return PG_TC_OPTIM;
     case PG_SPAN_DATA: return PG_TC_DATA;
     case PG_SPAN_CHECKPOINT: return PG_TC_CKPT;
+    case PG_SPAN_EVAL: return -2; /* counted in "other" */
     default: return -1;
     }
 }
@@ -292,7 +293,7 @@ void pg_trace_totals(const pg_trace_file *t, int i, int first, int last, pg_tr_t
             if (s->t0 < a || s->t0 >= b) continue;
             int c = category(s->kind);
             if (c >= 0) out->cat[c] += s->t1 - s->t0;
-            else out->inflight += s->t1 - s->t0;
+            else if (c == -1) out->inflight += s->t1 - s->t0;
         }
     }
     double known = 0.0;

@@ -44,7 +44,8 @@ typedef struct pg_tr_totals {
                               on gradient allreduce: exposed), wait (blocked on a
                               neighbour's message + waiting for the slowest rank at
                               the step end: bubble), optimizer, data, checkpoint,
-                              other (the rest of wall) */
+                              other (the rest of wall, validation passes
+                              included) */
     double inflight;       /* seconds of sends, receives and allreduces in flight
                               (overlapping each other and compute) */
 } pg_tr_totals;

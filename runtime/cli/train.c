@@ -232,8 +232,11 @@ static int eval_maybe(pg_run *r, int step, pg_progress *p)
     int every = c->train.eval_every;
     if (every <= 0 || r->data->val_samples <= 0 || (step % every && step != c->train.steps))
         return 0;
-    double loss;
+    double loss, t0 = pg_now();
+    pg_trace_pause(1); /* the validation forwards are not part of a step */
     int rc = pg_engine_eval(r->engine, c->train.eval_batches, &loss);
+    pg_trace_pause(0);
+    pg_trace_span(PG_SPAN_EVAL, t0, pg_now(), -1, -1, -1);
     if (!rc && r->grid->rank == 0) {
         pg_progress_clear(p);
         printf("eval  %5d/%d | val loss %.6f | %d batches of %d samples\n", step, c->train.steps,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# trace.sh: `pipegrid train --trace DIR` and `pipegrid trace` end to end, on a
-# tiny MLP at pp=2 x dp=2 with ZB-H1 (so F, I and W run apart) and a
-# checkpoint at the last step:
+# trace.sh: `pipegrid train --trace DIR` and `pipegrid trace` end to end, on the
+# built-in GPT at pp=2 x dp=2 with ZB-H1 (so F, I and W run apart), a
+# checkpoint at the last step and validation passes:
 #  1. DIR/rank<R>.json for each rank and DIR/trace.json are valid JSON, name
 #     each rank's stage and replica, and hold the span kinds the docs list;
 #  2. --summary prints one row per rank and names the slowest stage;
@@ -13,16 +13,16 @@ trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 timeout 120 "$MPIEXEC" -n 4 "$PIPEGRID" train --pp 2 --dp 2 --schedule zbh1 -m 4 --steps 3 \
-  --set model.type=mlp --set model.input_dim=16 --set "model.layers=linear:16 relu linear:16 relu linear:16 mse" \
-  --set train.batch_size=16 --set parallel.bucket_mb=0.001 \
-  --set checkpoint.every=3 --set "checkpoint.dir=$out/ckpt" --trace "$out/tr" >"$out/log"
+  --set train.batch_size=16 --set train.eval_batches=1 --set parallel.bucket_mb=0.001 \
+  --set checkpoint.every=3 --set "checkpoint.dir=$out/ckpt" --set train.eval_every=2 \
+  --trace "$out/tr" >"$out/log"
 grep -q "^trace: $out/tr/trace.json" "$out/log" || fail "no trace line: $(cat "$out/log")"
 
 python3 - "$out/tr" <<'PY' || fail "trace content"
 import json, os, sys
 d = sys.argv[1]
 want = {"forward", "backward_input", "backward_weight", "send", "recv", "allreduce",
-        "optimizer", "data", "sync", "checkpoint"}
+        "optimizer", "data", "sync", "checkpoint", "eval"}
 merged = json.load(open(os.path.join(d, "trace.json")))["traceEvents"]
 names = {e["pid"]: e["args"]["name"] for e in merged if e.get("name") == "process_name"}
 assert sorted(names) == [0, 1, 2, 3], names
@@ -38,7 +38,7 @@ for r in range(4):
     assert steps == [1, 2, 3], steps
     x = [e for e in ev if e["ph"] == "X"]
     assert all(e["dur"] >= 0 for e in x)
-    assert sum(e["cat"] == "forward" for e in x) == 3 * 4, "4 forwards per step"
+    assert sum(e["cat"] == "forward" for e in x) == 3 * 4, "4 forwards per step (none of eval)"
     b = sum(e["ph"] == "b" for e in ev); en = sum(e["ph"] == "e" for e in ev)
     assert b == en and b > 0, (b, en)
 print("trace ok:", len(merged), "events,", sorted(cats - {None}))
