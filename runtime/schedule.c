@@ -4,6 +4,7 @@
 #include "error.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,12 @@ int pg_schedule_new(pg_schedule **out, const char *name, int pp, int nstages, in
         return pg_error(PG_EINVAL, "schedule: need pp >= 1, stages >= pp, microbatches >= 1 "
                                    "(got pp=%d, stages=%d, microbatches=%d)",
                         pp, nstages, nmb);
+    /* building, validating and simulating grow faster than linearly in these:
+     * refuse sizes that would run for minutes instead of answering */
+    if (pp > PG_SCHEDULE_MAX_PP || (int64_t)nstages * nmb > PG_SCHEDULE_MAX_CELLS)
+        return pg_error(PG_EINVAL, "schedule: pp=%d and stages x microbatches = %d x %d are too "
+                                   "large (at most pp=%d and %d stage-microbatches)",
+                        pp, nstages, nmb, PG_SCHEDULE_MAX_PP, PG_SCHEDULE_MAX_CELLS);
     pg_schedule *s = calloc(1, sizeof *s);
     if (!s) return pg_error(PG_ENOMEM, "schedule: out of memory");
     snprintf(s->name, sizeof s->name, "%s", name);

@@ -53,7 +53,14 @@ typedef struct pg_schedule {
 /* Names of the built-in generators, NULL-terminated. */
 extern const char *const pg_schedule_names[];
 
-/* An empty schedule; stage_rank filled with the owner of each stage. */
+/* Largest schedules accepted (pg_schedule_new): pipeline ranks, and stages x
+ * microbatches. Building, validating and simulating grow faster than
+ * linearly; at these limits each takes seconds (docs/schedules.md). */
+#define PG_SCHEDULE_MAX_PP 256
+#define PG_SCHEDULE_MAX_CELLS (1 << 17)
+
+/* An empty schedule; stage_rank filled with the owner of each stage; fails
+ * beyond the limits above. */
 int pg_schedule_new(pg_schedule **s, const char *name, int pp, int nstages, int nmb);
 void pg_schedule_free(pg_schedule *s);
 int pg_schedule_push(pg_schedule *s, int rank, pg_action a);

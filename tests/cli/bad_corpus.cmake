@@ -146,3 +146,8 @@ pg_bad_input(ckpt_unknown_action 0 "ckpt: unknown action 'repair'" ckpt repair x
 pg_bad_input(ckpt_inspect_two_paths 0 "ckpt inspect: expected one PATH" ckpt inspect a.h5 b.h5)
 pg_bad_input(ckpt_verify_no_path 0 "ckpt verify: expected at least one PATH" ckpt verify)
 pg_bad_input(ckpt_verify_missing 0 "cannot open 'cli/bad/nope.h5'" ckpt verify cli/bad/nope.h5)
+# sizes that would run for minutes (10^10 schedule cells ran until killed)
+pg_bad_input(schedule_too_large 0 "schedule: pp=100000 and stages x microbatches = 100000 x 100000 are too large"
+             schedule --pp 100000 -m 100000)
+pg_bad_input(topo_too_large 0 "schedule: pp=1000000 and stages x microbatches = 1000000 x 4 are too large"
+             topo --xml topologies/hwloc-nvidiaDGX2.xml --nodes 1000000 --pp 1000000)
