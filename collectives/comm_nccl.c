@@ -240,14 +240,11 @@ int pg_comm_nccl_create(pg_comm **out, MPI_Comm m, int p2p)
     c->impl = x;
     MPI_Comm_rank(m, &c->rank);
     MPI_Comm_size(m, &c->size);
-    int rc = lane_init(&x->group, m, c->rank, c->size, -1, -1, 0);
-    if ((rc = pg_agree(m, rc, NULL))) {
-        if (!pg_errmsg()[0]) pg_error(rc, "comm nccl: NCCL initialisation failed on another rank");
-        nc_destroy(c);
-        return rc;
-    }
-    if (p2p && c->size > 1) rc = make_pairs(c, x);
-    if ((rc = pg_agree(m, rc, NULL))) {
+    int mine = lane_init(&x->group, m, c->rank, c->size, -1, -1, 0);
+    int rc = pg_agree(m, mine, NULL);
+    if (!rc && p2p && c->size > 1) rc = pg_agree(m, mine = make_pairs(c, x), NULL);
+    if (rc) {
+        if (!mine) pg_error(rc, "comm nccl: NCCL initialisation failed on another rank of the group");
         nc_destroy(c);
         return rc;
     }
