@@ -111,9 +111,11 @@ void pg_trace_stop(void)
     T.oom = 0;
 }
 
-void pg_trace_pause(int pause)
+int pg_trace_pause(int pause)
 {
+    int was = pg_trace_on_;
     if (T.v) pg_trace_on_ = !pause;
+    return was;
 }
 
 long pg_trace_count(void) { return (long)T.n; }

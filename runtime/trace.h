@@ -73,8 +73,9 @@ static inline void pg_trace_step(int step, double t)
 int pg_trace_write(const char *dir, int *reporter);
 
 /* Suspend (1) or resume (0) recording, around work that is not part of a
- * training step (validation passes); nothing when tracing was not started. */
-void pg_trace_pause(int pause);
+ * training step (validation passes) or outside the steps asked for; nothing
+ * when tracing was not started. Returns whether it was recording before. */
+int pg_trace_pause(int pause);
 
 /* Stop and drop the buffer without writing. */
 void pg_trace_stop(void);

@@ -47,7 +47,8 @@ static int summary(const char *path, const pg_trace_file *t, int first, int last
     int n = last - first + 1;
     printf("trace %s: %d rank(s), step%s %d", path, t->nranks, n > 1 ? "s" : "", first);
     if (n > 1) printf("-%d", last);
-    if (first == all_first + 1) printf(" (step %d, the warm-up, left out)", all_first);
+    if (first == all_first + 1)
+        printf(" (step %d, the %s, left out)", all_first, all_first == 1 ? "warm-up" : "first traced");
     printf("\nms per step (share of the step) per rank:\n");
     printf("%4s %5s %7s %9s %15s %15s %15s %15s %15s %15s %10s\n", "rank", "stage", "replica",
            "step", "compute", "comm", "wait (bubble)", "optimizer", "data+ckpt", "other",

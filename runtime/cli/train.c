@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 #include <getopt.h>
+#include <limits.h>
 #include <mpi.h>
 #include <sched.h>
 #include <stdio.h>
@@ -55,6 +56,8 @@ static void help(FILE *f)
           "      --trace DIR         write a per-rank timeline: DIR/rank<R>.json and the\n"
           "                          merged DIR/trace.json (Chrome trace events; open in\n"
           "                          ui.perfetto.dev; summarize with pipegrid trace)\n"
+          "      --trace-steps A-B   trace only steps A to B (default: every step; a\n"
+          "                          traced step keeps 32 bytes x 6-10 per microbatch)\n"
           "      --metrics FILE      append one JSON line per step to FILE (rank 0): loss,\n"
           "                          samples/s, tokens/s, MFU, bubble, exposed allreduce,\n"
           "                          peak memory per rank (docs/observability.md)\n"
@@ -89,6 +92,7 @@ typedef struct train_args {
     const char *config;
     const char *resume; /* --resume SPEC, or NULL */
     const char *trace;  /* --trace DIR, or NULL */
+    int trace_from, trace_to; /* --trace-steps A-B; 1-INT_MAX by default */
     const char *metrics; /* --metrics FILE, or NULL */
     const char *progress; /* --progress MODE */
     int print_config, show_placement;
@@ -100,7 +104,7 @@ typedef struct train_args {
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
-           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION };
+           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION, O_TRACE_STEPS };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -109,6 +113,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
         {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
+        {"trace-steps", required_argument, 0, O_TRACE_STEPS},
         {"metrics", required_argument, 0, O_METRICS}, {"progress", required_argument, 0, O_PROGRESS},
         {"device", required_argument, 0, O_DEVICE},
         {"precision", required_argument, 0, O_PRECISION},
@@ -117,6 +122,8 @@ static int parse(int argc, char **argv, train_args *a)
     static char buf[128][1100];
     memset(a, 0, sizeof *a);
     a->progress = "auto";
+    a->trace_from = 1;
+    a->trace_to = INT_MAX;
     optind = 1;
     opterr = 0;
     int c;
@@ -129,6 +136,14 @@ static int parse(int argc, char **argv, train_args *a)
         case O_SHOW: a->show_placement = 1; continue;
         case O_RESUME: a->resume = optarg; continue;
         case O_TRACE: a->trace = optarg; continue;
+        case O_TRACE_STEPS: {
+            int n = 0;
+            if (sscanf(optarg, "%d-%d%n", &a->trace_from, &a->trace_to, &n) != 2 ||
+                optarg[n] || a->trace_from < 1 || a->trace_to < a->trace_from)
+                return pg_error(PG_EINVAL, "--trace-steps: expected A-B with 1 <= A <= B, got '%s'",
+                                optarg);
+            continue;
+        }
         case O_METRICS: a->metrics = optarg; continue;
         case O_PROGRESS: a->progress = optarg; continue;
         case O_ORDER: key = "parallel.order"; break;
@@ -233,9 +248,9 @@ static int eval_maybe(pg_run *r, int step, pg_progress *p)
     if (every <= 0 || r->data->val_samples <= 0 || (step % every && step != c->train.steps))
         return 0;
     double loss, t0 = pg_now();
-    pg_trace_pause(1); /* the validation forwards are not part of a step */
+    int traced = pg_trace_pause(1); /* the validation forwards are not part of a step */
     int rc = pg_engine_eval(r->engine, c->train.eval_batches, &loss);
-    pg_trace_pause(0);
+    if (traced) pg_trace_pause(0);
     pg_trace_span(PG_SPAN_EVAL, t0, pg_now(), -1, -1, -1);
     if (!rc && r->grid->rank == 0) {
         pg_progress_clear(p);
@@ -287,8 +302,9 @@ static int halted(pg_run *r, int step, const char *why, pg_progress *p)
     return PG_EXIT_HALTED;
 }
 
-/* The steps; p: rank 0's output, m: the --metrics file or NULL. */
-static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
+/* The steps; p: rank 0's output, m: the --metrics file or NULL; a: the
+ * steps to trace. */
+static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m, const train_args *a)
 {
     const pg_config *c = &r->cfg;
     int rank0 = r->grid->rank == 0;
@@ -296,6 +312,7 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m)
     int start = p->start, skipped = 0;
     for (int step = start; step < c->train.steps; step++) {
         pg_step_stats s;
+        if (a->trace) pg_trace_pause(step + 1 < a->trace_from || step + 1 > a->trace_to);
         int rc = pg_engine_step(r->engine, &s);
         if (rc) fatal(r);
         if (s.nonfinite) { /* agreed: every rank is here */
@@ -419,7 +436,7 @@ int pg_cmd_train(int argc, char **argv)
         return finish(PG_EXIT_FAIL);
     }
     if (a.trace && pg_trace_start(MPI_COMM_WORLD, r->grid->stage, r->grid->replica)) fatal(r);
-    int status = train_loop(r, &prog, metrics);
+    int status = train_loop(r, &prog, metrics, &a);
     pg_watchdog_phase(PG_PHASE_FINISH);
     pg_metrics_close(metrics);
     if (a.trace) {

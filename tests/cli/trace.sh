@@ -6,7 +6,8 @@
 #     each rank's stage and replica, and hold the span kinds the docs list;
 #  2. --summary prints one row per rank and names the slowest stage;
 #  3. --svg draws the step's compute boxes;
-#  4. a file that is not a trace is refused with one line.
+#  4. --trace-steps A-B records only those steps;
+#  5. a file that is not a trace is refused with one line.
 set -euo pipefail
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -53,6 +54,12 @@ grep -q "steps 2-3 (step 1, the warm-up, left out)" "$out/sum" || fail "step ran
 grep -q "^<svg" "$out/step2.svg" && grep -q "</svg>" "$out/step2.svg" || fail "not an SVG"
 # rank 1 alone: 4 F + 4 I + 4 W boxes and the optimizer
 [ "$(grep -c '<title>' "$out/step2.svg")" -eq 13 ] || fail "boxes: $(grep -c '<title>' "$out/step2.svg")"
+
+# --trace-steps: only steps 2-3 of 4 are recorded
+timeout 60 "$MPIEXEC" -n 2 "$PIPEGRID" train --pp 2 --steps 4 --set model.type=mlp \
+  --trace "$out/tr2" --trace-steps 2-3 >/dev/null
+"$PIPEGRID" trace "$out/tr2/trace.json" | grep -q "^trace .*: 2 rank(s), step 3 (step 2, the first traced, left out)" \
+  || fail "--trace-steps: $("$PIPEGRID" trace "$out/tr2/trace.json" | head -1)"
 
 if "$PIPEGRID" trace "$out/log" 2>"$out/err"; then fail "a log accepted as a trace"; fi
 grep -q "^pipegrid: error: trace file '$out/log': not valid JSON" "$out/err" || fail "error: $(cat "$out/err")"
