@@ -8,10 +8,10 @@ ref_out=$PG_TEST_DIR/ref.out
 out=$PG_TEST_DIR/preempt.out
 ref=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/ref" submit "$ref_out" jobs/cpu-nodes.sbatch)
 job=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
-wait_for_line "$job" "$out" "^step +50/$steps" 120
+wait_for_line "$job" "$out" "^step +50/$steps" 300
 scancel --signal=USR1 --batch "$job"
-wait_job "$job" 240
-wait_job "$ref" 240
+wait_job "$job" 600
+wait_job "$ref" 600
 cat "$out"
 [ "$(job_field "$job" JobState)" = COMPLETED ] || fail "job $job: $(job_field "$job" JobState)"
 [ "$(job_field "$job" Restarts)" = 1 ] || fail "job $job: Restarts=$(job_field "$job" Restarts)"

@@ -6,9 +6,9 @@ source "$(dirname "$0")/lib.sh"
 steps=400
 out=$PG_TEST_DIR/job.out
 job=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
-wait_for_line "$job" "$out" "^step +50/$steps" 120
+wait_for_line "$job" "$out" "^step +50/$steps" 300
 scancel --signal=TERM "$job"
-wait_job "$job" 240
+wait_job "$job" 600
 cat "$out"
 [ "$(job_field "$job" JobState)" = COMPLETED ] || fail "job $job: $(job_field "$job" JobState)"
 [ "$(job_field "$job" Restarts)" = 1 ] || fail "job $job: Restarts=$(job_field "$job" Restarts)"

@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 out=$PG_TEST_DIR/job.out
 job=$(PG_STEPS=40 PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
-wait_job "$job" 200
+wait_job "$job" 400
 cat "$out"
 [ "$(job_field "$job" JobState)" = COMPLETED ] || fail "job $job: $(job_field "$job" JobState)"
 expect_line "$out" "^pipegrid-job: job $job restart 0: 2 node\(s\) .*4 task\(s\) \(2 per node\).*grid pp=2 x dp=2"
