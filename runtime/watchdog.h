@@ -14,7 +14,8 @@
  * and calls MPI_Abort, so every rank exits non-zero within the timeout plus a
  * second or two. A rank that is blocked in a wait fires one second later than
  * a rank that is stuck in its own work, so the rank that caused the stall
- * usually reports first and the abort ends the others before they do.
+ * usually reports first and the abort ends the others before they do. (A
+ * rank blocked inside another library's collective, HDF5's, looks busy.)
  *
  * The calls only record (a mutex, a clock read); they also fire a fault
  * injected for tests at that point (fault.h). Without pg_watchdog_start they

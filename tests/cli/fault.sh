@@ -65,10 +65,16 @@ within() { # NAME BOUND
   awk -v t="$t_fault" -v b="$2" 'BEGIN { exit !(t <= b) }' ||
     fail "$1: the job ended $t_fault s after the fault, bound $2 s"
 }
-watchdog_line() { # NAME EXPECTED: exactly one watchdog line, containing EXPECTED
-  [ "$(grep -c 'pipegrid: watchdog:' "$work/err")" -eq 1 ] || fail "$1: not one watchdog line"
-  grep -qF -- "$2" "$work/err" || fail "$1: no '$2'"
-  echo "ok: $1 ($t_fault s after the fault): $(grep 'pipegrid: watchdog:' "$work/err")"
+# watchdog_line NAME EXPECTED: a watchdog line contains EXPECTED, and no rank
+# printed more than one. (The stuck rank fires first and its abort usually
+# ends the others before they fire; ranks that fire within the same moment,
+# as all ranks inside one collective can, print one line each.)
+watchdog_line() {
+  grep -F 'pipegrid: watchdog:' "$work/err" | grep -qF -- "$2" || fail "$1: no '$2'"
+  local dup
+  dup=$(grep -o 'pipegrid: watchdog: rank [0-9]*' "$work/err" | sort | uniq -d)
+  [ -z "$dup" ] || fail "$1: more than one line from $dup"
+  echo "ok: $1 ($t_fault s after the fault): $(grep -F -- "$2" "$work/err")"
 }
 
 # 1. watchdog
@@ -93,7 +99,8 @@ grep -qF "waiting on 1RECV_F0 (microbatch 0, from rank 0)" "$work/err" ||
 
 fault_run hang_checkpoint 2 hang:rank=1,step=2,action=checkpoint --pp 2 --set checkpoint.every=2
 within hang_checkpoint 5
-watchdog_line hang_checkpoint "rank 1 (stage 1, replica 0), step 2: the checkpoint save has run"
+# every rank is inside HDF5's collective write: any of them may report
+watchdog_line hang_checkpoint "step 2: the checkpoint save has run"
 
 # 2. rank death: the launcher (or, without it, the watchdog) ends the others
 death() { # NAME: a message (mpiexec's, on stdout, or the watchdog's) says a rank died
