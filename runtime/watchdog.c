@@ -19,6 +19,7 @@
  * work, so that the cause of a stall reports before its victims. */
 #define WAIT_GRACE_S 1.0
 #define TICK_NS 100000000L /* 100 ms between checks */
+#define FORWARD_NS 500000000L /* 500 ms for the launcher to forward the report */
 
 static struct {
     int on;         /* the thread runs; set before it starts, cleared after the join */
@@ -120,9 +121,13 @@ static void *watch(void *arg)
         format(line, sizeof line, age);
         pthread_mutex_unlock(&W.mu);
         if (pg_watchdog_claim()) {
-            /* one write(2): the line stays whole among other ranks' output */
+            /* one write(2): the line stays whole among other ranks' output;
+             * then give the launcher time to forward it: an abort can tear
+             * the job down before mpiexec has drained the rank's pipe (a
+             * lost line was seen under load) */
             ssize_t ignored = write(STDERR_FILENO, line, strlen(line));
             (void)ignored;
+            nanosleep(&(struct timespec){0, FORWARD_NS}, NULL);
         }
         if (W.multiple) MPI_Abort(MPI_COMM_WORLD, 1 /* PG_EXIT_FAIL */);
         raise(SIGKILL);

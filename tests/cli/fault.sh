@@ -25,7 +25,12 @@
 set -u
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; echo "--- stderr:"; cat "$work/err" 2>/dev/null; exit 1; }
+fail() {
+  echo "FAIL: $* (status ${status:-?})"
+  echo "--- stderr:"; cat "$work/err" 2>/dev/null
+  echo "--- stdout (tail):"; tail -n 12 "$work/out" 2>/dev/null
+  exit 1
+}
 
 # fault_run NAME NPROCS FAULT ARGS...: run pipegrid train with the fault, the
 # checkpoint directory $work/NAME (which also marks the job's processes);
