@@ -1,5 +1,6 @@
 /* ops_cpu.c: the CPU backend of ops.h. Matrix products go to BLAS
  * (OpenBLAS); everything else is plain loops over row-major float arrays. */
+#include "gelu.h"
 #include "ops.h"
 #include "ops_cpu_gpt.h"
 
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #define LN_EPS 1e-5f
-#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
 
 /* ---- memory ---- */
 
@@ -80,31 +80,16 @@ static void cpu_relu_backward(float *dinp, const float *inp, const float *dout, 
     }
 }
 
-/* tanh through one expf: glibc's tanhf costs ~5x an expf and dominated the
- * GELU of a GPT block. Exact at the limits (exp -> inf gives 1, -> 0 gives -1);
- * absolute error ~1e-7 near 0, which is all GELU needs. */
-static inline float tanh_exp(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
-
 static void cpu_gelu_forward(float *out, const float *inp, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float cube = 0.044715f * x * x * x;
-        out[i] = 0.5f * x * (1.0f + tanh_exp(GELU_SCALE * (x + cube)));
-    }
+    for (size_t i = 0; i < n; i++) out[i] = pg_gelu(inp[i]);
 }
 
 static void cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
                               float beta)
 {
     for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float arg = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = tanh_exp(arg);
-        float sech2 = 1.0f - th * th;
-        float local = 0.5f * (1.0f + th) +
-                      x * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        float g = local * dout[i];
+        float g = pg_gelu_grad(inp[i]) * dout[i];
         dinp[i] = beta != 0.0f ? dinp[i] + g : g;
     }
 }

@@ -3,13 +3,13 @@
  * same way (same tanh form in GELU, 1/sqrtf in LayerNorm, p = e * (1/sum)
  * in softmax) so that fp32 results agree to rounding. Reductions have a
  * fixed order: warp shuffles, or one thread per column walking the rows. */
+#include "../gelu.h"
 #include "check.h"
 #include "kernels.h"
 
 #include <math.h>
 
 #define LN_EPS 1e-5f
-#define GELU_SCALE 0.7978845608028654f
 
 static unsigned blocks_for(size_t n, unsigned threads)
 {
@@ -88,16 +88,9 @@ __global__ void relu_backward_k(float *dinp, const float *inp, const float *dout
     }
 }
 
-__device__ __forceinline__ float tanh_exp(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
-
 __global__ void gelu_forward_k(float *out, const float *inp, size_t n)
 {
-    GRID_STRIDE(i, n)
-    {
-        float x = inp[i];
-        float cube = 0.044715f * x * x * x;
-        out[i] = 0.5f * x * (1.0f + tanh_exp(GELU_SCALE * (x + cube)));
-    }
+    GRID_STRIDE(i, n) out[i] = pg_gelu(inp[i]);
 }
 
 __global__ void gelu_backward_k(float *dinp, const float *inp, const float *dout, size_t n,
@@ -105,13 +98,7 @@ __global__ void gelu_backward_k(float *dinp, const float *inp, const float *dout
 {
     GRID_STRIDE(i, n)
     {
-        float x = inp[i];
-        float arg = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = tanh_exp(arg);
-        float sech2 = 1.0f - th * th;
-        float local = 0.5f * (1.0f + th) +
-                      x * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        float g = local * dout[i];
+        float g = pg_gelu_grad(inp[i]) * dout[i];
         dinp[i] = beta != 0.0f ? dinp[i] + g : g;
     }
 }
