@@ -12,7 +12,7 @@
  * algorithm bandwidth bytes/time and bus bandwidth algbw * 2(D-1)/D (the
  * nccl-tests convention: what each link carries in a ring allreduce). */
 #include "collectives/comm.h"
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <getopt.h>
 #include <mpi.h>

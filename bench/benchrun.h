@@ -4,8 +4,8 @@
 #ifndef PG_BENCHRUN_H
 #define PG_BENCHRUN_H
 
-#include "runtime/error.h"
-#include "runtime/run.h"
+#include "runtime/base/error.h"
+#include "runtime/engine/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,11 +8,11 @@
  * FLOP/s (3 x the forward FLOPs pipegrid counts: every matmul, and attention
  * over the full T x T square as computed), the sgemm FLOP/s of 2048^3
  * products, and their ratio. */
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/model.h"
-#include "runtime/rng.h"
-#include "runtime/stage.h"
+#include "runtime/base/error.h"
+#include "runtime/base/rng.h"
+#include "runtime/config/config.h"
+#include "runtime/model/model.h"
+#include "runtime/model/stage.h"
 
 #include <cblas.h>
 #include <getopt.h>

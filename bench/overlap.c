@@ -14,10 +14,10 @@
  * (collectives/buckets.h, same parallel.bucket_mb) allreduced alone after a
  * barrier, nothing else running, launch to completion, max over ranks.
  * Prints the medians and exposed / alone. */
-#include "benchrun.h"
+#include "bench/benchrun.h"
 
 #include "collectives/buckets.h"
-#include "runtime/trace_read.h"
+#include "runtime/observe/trace_read.h"
 
 #define WHO "pg_overlap_bench"
 

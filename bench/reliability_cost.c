@@ -13,10 +13,10 @@
  * microbatches' checks) and divided by its median step time (watchdog on),
  * they give the share of the step. Default job: a 2-stage pipeline of an MLP,
  * 1F1B, 8 microbatches. */
-#include "benchrun.h"
+#include "bench/benchrun.h"
 
 #include "collectives/comm.h"
-#include "runtime/watchdog.h"
+#include "runtime/guard/watchdog.h"
 
 #define WHO "pg_reliability_cost_bench"
 #define STEPS 40

@@ -18,9 +18,9 @@
  *     calls, and the cost of tracing on without the machine's noise. Writing
  *     the files happens after training and is not counted.
  * Default job: a 2-stage pipeline (pp=2) of an MLP, 1F1B, 8 microbatches. */
-#include "benchrun.h"
+#include "bench/benchrun.h"
 
-#include "runtime/trace.h"
+#include "runtime/observe/trace.h"
 
 #define WHO "pg_trace_overhead_bench"
 

@@ -4,9 +4,9 @@
 #   PIPEGRID_CUDA=ON    build it; a missing piece is a configure error
 #   PIPEGRID_CUDA=OFF   CPU only
 #
-# Sets PG_CUDA (ON/OFF) and, when ON, adds the CUDA sources to pipegrid_core,
-# defines PG_HAVE_CUDA on it (public) and links CUDA::cudart, CUDA::cublas and
-# NCCL. Device code is compiled for PIPEGRID_CUDA_ARCHS (default 80;90: A100,
+# Sets PG_CUDA (ON/OFF) and, when ON, adds the CUDA backend to pg_compute and
+# NCCL to pg_collectives (cmake/layers.cmake), defines PG_HAVE_CUDA for every
+# layer and links CUDA::cudart, CUDA::cublas and NCCL. Device code is compiled for PIPEGRID_CUDA_ARCHS (default 80;90: A100,
 # H100/H200); nvcc is slow, keep the list short.
 set(PIPEGRID_CUDA AUTO CACHE STRING "CUDA backend: AUTO | ON | OFF")
 set_property(CACHE PIPEGRID_CUDA PROPERTY STRINGS AUTO ON OFF)
@@ -55,16 +55,21 @@ endif()
 if(PG_CUDA)
   message(STATUS "pipegrid: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
                  "archs ${PIPEGRID_CUDA_ARCHS}, NCCL ${PG_NCCL_LIBRARY})")
-  target_sources(pipegrid_core PRIVATE
-    runtime/cuda/ops_cuda.cu
-    runtime/cuda/kernels.cu
-    runtime/cuda/check.c
-    runtime/cuda/device_cuda.c
-    collectives/comm_nccl.c)
-  target_compile_definitions(pipegrid_core PUBLIC PG_HAVE_CUDA)
-  target_include_directories(pipegrid_core PRIVATE ${PG_NCCL_INCLUDE_DIR})
-  target_link_libraries(pipegrid_core PUBLIC CUDA::cudart CUDA::cublas ${PG_NCCL_LIBRARY})
-  set_target_properties(pipegrid_core PROPERTIES CUDA_ARCHITECTURES "${PIPEGRID_CUDA_ARCHS}" CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
-  target_compile_options(pipegrid_core PRIVATE
+  # the backend is part of the compute layer, NCCL of the collectives; PG_HAVE_CUDA
+  # (and the toolkit's headers, for NVTX in runtime/base/range.h) reach every layer
+  target_sources(pg_compute PRIVATE
+    runtime/compute/cuda/ops_cuda.cu
+    runtime/compute/cuda/kernels.cu
+    runtime/compute/cuda/check.c
+    runtime/compute/cuda/device_cuda.c)
+  target_sources(pg_collectives PRIVATE collectives/comm_nccl.c)
+  target_compile_definitions(pg_base PUBLIC PG_HAVE_CUDA)
+  target_include_directories(pg_base PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
+  target_include_directories(pg_collectives PRIVATE ${PG_NCCL_INCLUDE_DIR})
+  target_link_libraries(pg_compute PUBLIC CUDA::cudart CUDA::cublas)
+  target_link_libraries(pg_collectives PUBLIC ${PG_NCCL_LIBRARY})
+  set_target_properties(pg_compute PROPERTIES CUDA_ARCHITECTURES "${PIPEGRID_CUDA_ARCHS}"
+                        CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
+  target_compile_options(pg_compute PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall --expt-relaxed-constexpr>)
 endif()

@@ -1,9 +1,9 @@
 /* buckets.c: bucketed gradient allreduce (see buckets.h). */
-#include "buckets.h"
+#include "collectives/buckets.h"
 
-#include "../runtime/error.h"
-#include "../runtime/range.h"
-#include "../runtime/trace.h"
+#include "runtime/base/error.h"
+#include "runtime/base/range.h"
+#include "runtime/observe/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>

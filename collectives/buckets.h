@@ -17,7 +17,7 @@
 #ifndef PG_BUCKETS_H
 #define PG_BUCKETS_H
 
-#include "comm.h"
+#include "collectives/comm.h"
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
  * table of non-blocking operations on a group of ranks; the engine starts
  * operations, keeps their requests, and completes them with pg_wait(), which
  * yields the CPU while it polls (ranks may outnumber cores), tells the watchdog
- * what it waits on (runtime/watchdog.h) and, without a watchdog thread,
+ * what it waits on (runtime/guard/watchdog.h, through runtime/base/wait.h) and, without a watchdog thread,
  * enforces a timeout itself.
  *
  * Buffers live in the memory of the compute backend the group was made for
@@ -10,7 +10,9 @@
 #ifndef PG_COMM_H
 #define PG_COMM_H
 
-#include "../runtime/ops.h"
+#include "runtime/base/clock.h"
+#include "runtime/base/wait.h"
+#include "runtime/compute/ops.h"
 
 #include <mpi.h>
 #include <stddef.h>
@@ -74,17 +76,5 @@ void pg_comm_destroy(pg_comm *c);
  * instead. *waited, if not NULL, gets the seconds spent. An inactive request
  * returns at once. */
 int pg_wait(pg_comm *c, pg_req *r, double timeout, const char *what, double *waited);
-
-/* Complete n MPI requests with the same yielding wait and watchdog. */
-int pg_wait_mpi(MPI_Request *reqs, int n, double timeout, const char *what);
-
-/* Agree on success over `m` (collective, for set-up phases): every rank
- * passes its own result and gets back the error code of the lowest-numbered
- * failing rank (0 if none); *reporter is 1 on that rank only, which holds the
- * message. Lets all ranks end together with one message instead of hanging. */
-int pg_agree(MPI_Comm m, int rc, int *reporter);
-
-/* Monotonic clock in seconds. */
-double pg_now(void);
 
 #endif

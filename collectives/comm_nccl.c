@@ -15,11 +15,11 @@
  *
  * A request holds a CUDA event recorded after its operation; test() queries
  * it. Errors name the NCCL call, file and line (cuda/check.h). */
-#include "comm.h"
+#include "collectives/comm.h"
 
-#include "../runtime/cuda/backend.h"
-#include "../runtime/cuda/check.h"
-#include "../runtime/error.h"
+#include "runtime/base/error.h"
+#include "runtime/compute/cuda.h"
+#include "runtime/compute/cuda/check.h"
 
 #include <cuda_runtime_api.h>
 #include <limits.h>

@@ -1,8 +1,8 @@
 /* comm_select.c: the communication backend for a compute backend and the
  * runtime.comm key (comm.h). */
-#include "comm.h"
+#include "collectives/comm.h"
 
-#include "../runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <string.h>
 

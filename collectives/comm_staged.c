@@ -4,9 +4,9 @@
  * receive or allreduce uploads the result when MPI reports it complete (in
  * test). For ranks that share a GPU, or builds and runs without NCCL. Each
  * request owns its host copy until it completes. */
-#include "comm.h"
+#include "collectives/comm.h"
 
-#include "../runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* corpus.c: byte-level text and the default corpus (see corpus.h). */
 #define _GNU_SOURCE /* scandir, alphasort */
-#include "corpus.h"
+#include "io/corpus.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* dataset.c: reading and writing HDF5 token datasets (see dataset.h). The
  * file is opened with HDF5's default (serial, POSIX) driver on every rank
  * that needs data; reads are hyperslabs of the token array. */
-#include "dataset.h"
+#include "io/dataset.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <hdf5.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  *     @vocab_size  int64 scalar: token ids lie in [0, vocab_size)
  *     @tokenizer   string: how text became tokens ("bytes": one token per byte)
  *   /doc_offsets   optional 1-D int64: the first token of each document
- * `pipegrid prep` writes it; the training data source (runtime/data_tokens.c)
+ * `pipegrid prep` writes it; the training data source (runtime/engine/data_tokens.c)
  * reads windows of it by token offset. Errors name the file and dataset. */
 #ifndef PG_DATASET_H
 #define PG_DATASET_H

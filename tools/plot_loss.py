@@ -3,7 +3,7 @@
 
     tools/plot_loss.py metrics.jsonl -o loss.png [--title TEXT]
 
-One JSON object per line (runtime/metrics.h); a resumed run appends to the same file,
+One JSON object per line (runtime/engine/metrics.h); a resumed run appends to the same file,
 so a step may appear twice: the later line wins. Needs matplotlib.
 """
 import argparse

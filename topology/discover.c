@@ -1,7 +1,7 @@
 /* discover.c: GPUs, NICs, NUMA nodes and cores of a node through hwloc. */
-#include "discover.h"
+#include "topology/discover.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* order.c: candidate rank orders and their predicted communication time. */
-#include "order.h"
+#include "topology/order.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <math.h>
 #include <stdlib.h>

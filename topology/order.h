@@ -32,9 +32,9 @@
 #ifndef PG_ORDER_H
 #define PG_ORDER_H
 
-#include "placement.h"
-#include "runtime/model.h"
-#include "runtime/schedule.h"
+#include "runtime/model/model.h"
+#include "runtime/schedule/schedule.h"
+#include "topology/placement.h"
 
 typedef struct pg_traffic {
     int pp, dp, nmb;

@@ -1,7 +1,7 @@
 /* placement.c: slots of a node (GPU, cores, memory, NIC) and binding. */
-#include "placement.h"
+#include "topology/placement.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -27,7 +27,7 @@
 #ifndef PG_PLACEMENT_H
 #define PG_PLACEMENT_H
 
-#include "discover.h"
+#include "topology/discover.h"
 
 typedef struct pg_node_slot {
     int gpu;                 /* index into topo->gpus, -1 on CPU runs */

@@ -1,9 +1,9 @@
 /* plan.c: a whole job's placement, simulated or live, and its reports. */
-#include "plan.h"
+#include "topology/plan.h"
 
 #include "collectives/comm.h"
-#include "runtime/error.h"
-#include "runtime/grid.h"
+#include "collectives/grid.h"
+#include "runtime/base/error.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -20,7 +20,7 @@
 #ifndef PG_PLAN_H
 #define PG_PLAN_H
 
-#include "order.h"
+#include "topology/order.h"
 
 #include <mpi.h>
 #include <stdio.h>

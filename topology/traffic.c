@@ -1,7 +1,7 @@
 /* traffic.c: the bytes one training step moves between grid neighbours. */
-#include "order.h"
+#include "topology/order.h"
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* main.c: `pipegrid <command> ...` dispatch and top-level help. */
-#include "cli.h"
+#include "runtime/cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* progress.c: log lines and the terminal progress bar (see progress.h). */
-#include "progress.h"
+#include "runtime/cli/progress.h"
 
-#include "../error.h"
+#include "runtime/base/error.h"
 
 #include <string.h>
 #include <unistd.h>

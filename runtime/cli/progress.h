@@ -7,7 +7,7 @@
 #ifndef PG_CLI_PROGRESS_H
 #define PG_CLI_PROGRESS_H
 
-#include "../engine.h"
+#include "runtime/engine/engine.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fault.sh: faults injected with PIPEGRID_FAULT (runtime/fault.h) end the job
+# fault.sh: faults injected with PIPEGRID_FAULT (runtime/guard/fault.h) end the job
 # loudly and fast (docs/reliability.md). Every case asserts its time bound,
 # measured from the "fault injected" line to the end of mpiexec (start-up on
 # a loaded machine does not count), a non-zero exit and that no process of

@@ -1,6 +1,6 @@
-/* fuzz_ckpt.c: the checkpoint verifier and inspector (io/ckpt_verify.c),
+/* fuzz_ckpt.c: the checkpoint verifier and inspector (io/checkpoint/ckpt_verify.c),
  * which share the header reader and the per-tensor checks
- * (pg_ckpt_read_header, pg_ckpt_open_tensor in io/ckpt_load.c) with
+ * (pg_ckpt_read_header, pg_ckpt_open_tensor in io/checkpoint/ckpt_load.c) with
  * `train --resume`; they need no MPI.
  *
  * Structure-aware, as fuzz_dataset.c: HDF5's parser is not the target. The
@@ -15,10 +15,10 @@
  * another type, bytes flipped inside their stored data, and unexpected
  * datasets added. The verifier must report each as one message, allocate
  * nothing a file's claims have not been checked against, and never crash. */
-#include "fuzz_input.h"
-#include "io/checkpoint.h"
-#include "io/ckpt_h5.h"
-#include "io/ckpt_layout.h"
+#include "io/checkpoint/checkpoint.h"
+#include "io/checkpoint/ckpt_h5.h"
+#include "io/checkpoint/ckpt_layout.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #include <fcntl.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* fuzz_config.c: the INI configuration parser and its checks on arbitrary
  * bytes; also the layer-list parser the configuration feeds. */
-#include "runtime/config.h"
-#include "runtime/model.h"
+#include "runtime/config/config.h"
+#include "runtime/model/model.h"
 
 #include <stdint.h>
 #include <stdlib.h>

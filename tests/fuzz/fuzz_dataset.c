@@ -1,5 +1,5 @@
 /* fuzz_dataset.c: the token-dataset reader (io/dataset.c) and the token data
- * source over it (runtime/data_tokens.c).
+ * source over it (runtime/engine/data_tokens.c).
  *
  * Structure-aware: HDF5's own file parser is not what is fuzzed here (it is
  * HDF5's to harden, and byte-level mutations of a file almost never get past
@@ -13,9 +13,9 @@
  * invalid ranges) and draws samples through the data source, so that its
  * own validation is what gets exercised: every size it reads from the file
  * must be checked before it allocates or indexes with it. */
-#include "fuzz_input.h"
 #include "io/dataset.h"
-#include "runtime/data.h"
+#include "runtime/engine/data.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #include <fcntl.h>
 #include <hdf5.h>

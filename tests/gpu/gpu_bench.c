@@ -15,12 +15,12 @@
  * backend's GEMM rate on the MLP's (B*T, 4C, C) product at the same
  * precision; MFU against --peak-tflops (default: the dense peak of an
  * H100/H200 SXM at that precision: 67 fp32, 495 tf32, 989 bf16 TFLOP/s). */
-#include "runtime/config.h"
-#include "runtime/device.h"
-#include "runtime/error.h"
-#include "runtime/model.h"
-#include "runtime/rng.h"
-#include "runtime/stage.h"
+#include "runtime/base/error.h"
+#include "runtime/base/rng.h"
+#include "runtime/compute/device.h"
+#include "runtime/config/config.h"
+#include "runtime/model/model.h"
+#include "runtime/model/stage.h"
 
 #include <getopt.h>
 #include <mpi.h>
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     const pg_ops *o = pg_ops_select(device, &note);
     pg_model *m = NULL;
     pg_stage *st = NULL;
-    if (!o || pg_device_bind(o, MPI_COMM_WORLD, desc, sizeof desc) ||
+    if (!o || pg_device_bind(o, MPI_COMM_WORLD, NULL, desc, sizeof desc) ||
         pg_device_precision(o, precision, &note) || pg_config_check(&cfg) ||
         pg_model_create(&m, &cfg) || pg_stage_create(&st, m, 0, 1, 0, m->nlayers, o, 1)) {
         fprintf(stderr, "gpu_bench: %s\n", pg_errmsg());

@@ -10,10 +10,10 @@
 #ifndef PG_GPU_COMMON_H
 #define PG_GPU_COMMON_H
 
-#include "runtime/device.h"
-#include "runtime/error.h"
-#include "runtime/ops.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/compute/device.h"
+#include "runtime/compute/ops.h"
+#include "tests/support/testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>

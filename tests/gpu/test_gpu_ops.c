@@ -1,10 +1,10 @@
-/* test_gpu_ops: every entry of the compute table (runtime/ops.h) on the CUDA
+/* test_gpu_ops: every entry of the compute table (runtime/compute/ops.h) on the CUDA
  * backend against the CPU backend, on the same random inputs. Ops built on
  * matrix products (linear forward and both backward parts, attention) are
  * checked at every precision (fp32 1e-5, tf32 1e-3, bf16 2e-2 relative); the
  * other ops compute in fp32 whatever the precision and are checked at 1e-5.
  * Exits 77 (skipped) without a GPU. */
-#include "gpu_common.h"
+#include "tests/gpu/gpu_common.h"
 
 #include <math.h>
 #include <string.h>

@@ -5,9 +5,9 @@
  * magnitude, which turns rounding-level differences of near-zero gradients
  * into lr-sized steps; its kernel is checked on its own in test_gpu_ops.
  * Exits 77 (skipped) without a GPU. */
-#include "gpu_common.h"
-#include "runtime/config.h"
-#include "support/trainrun.h"
+#include "runtime/config/config.h"
+#include "tests/gpu/gpu_common.h"
+#include "tests/support/trainrun.h"
 
 #include <mpi.h>
 

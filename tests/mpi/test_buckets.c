@@ -10,10 +10,10 @@
  *    of the run with one bucket per stage launched after the backward
  *    (parallel.bucket_mb = 0, the bulk allreduce). */
 #include "collectives/buckets.h"
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "support/testlib.h"
-#include "support/trainrun.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "tests/support/testlib.h"
+#include "tests/support/trainrun.h"
 
 #include <stdlib.h>
 #include <string.h>

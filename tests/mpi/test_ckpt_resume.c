@@ -11,12 +11,12 @@
  * interleaved and ZB-V schedules (other model stage boundaries): losses and
  * weights within 1e-5 relative of the reference. */
 #define _GNU_SOURCE
-#include "io/checkpoint.h"
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/run.h"
-#include "support/testlib.h"
-#include "support/trainrun.h"
+#include "io/checkpoint/checkpoint.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "runtime/engine/run.h"
+#include "tests/support/testlib.h"
+#include "tests/support/trainrun.h"
 
 #include <getopt.h>
 #include <stdlib.h>

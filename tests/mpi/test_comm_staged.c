@@ -8,8 +8,8 @@
  * 2. iallreduce gives bitwise the result of MPI_Allreduce;
  * 3. runtime.comm=nccl on the CPU backend is refused naming runtime.comm. */
 #include "collectives/comm.h"
-#include "runtime/error.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "tests/support/testlib.h"
 
 #include <stdlib.h>
 #include <string.h>

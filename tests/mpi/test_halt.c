@@ -1,10 +1,10 @@
-/* test_halt.c: the stop request (runtime/halt.h) reaches every rank at the
+/* test_halt.c: the stop request (runtime/guard/halt.h) reaches every rank at the
  * same step boundary, whichever rank got it and however it came: no request,
  * the halt file (made by rank 0), none again once it is gone, SIGUSR1 on the
  * last rank only, then SIGTERM on rank 0 (which outranks it in the reason). */
-#include "runtime/error.h"
-#include "runtime/halt.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/guard/halt.h"
+#include "tests/support/testlib.h"
 
 #include <mpi.h>
 #include <signal.h>

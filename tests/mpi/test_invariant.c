@@ -11,10 +11,10 @@
  * reference), and the two grid runs are bitwise identical. With several
  * microbatch counts and no train.batch_size given, the batch is the least
  * common multiple of dp x M over the list (so one reference serves all). */
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "support/testlib.h"
-#include "support/trainrun.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "tests/support/testlib.h"
+#include "tests/support/trainrun.h"
 
 #include <getopt.h>
 #include <stdlib.h>

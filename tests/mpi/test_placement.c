@@ -10,10 +10,10 @@
  * placement.bind=cores fails with one agreed error, placement.bind=auto
  * leaves the binding alone, and the losses still match. */
 #define _GNU_SOURCE /* sched_getaffinity */
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "support/testlib.h"
-#include "support/trainrun.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "tests/support/testlib.h"
+#include "tests/support/trainrun.h"
 #include "topology/discover.h"
 #include "topology/placement.h"
 

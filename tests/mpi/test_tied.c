@@ -6,9 +6,9 @@
  *
  * Gathers all parameters to rank 0 after each step and compares the copies
  * with memcmp; also checks that they moved (the update is not a no-op). */
-#include "runtime/error.h"
-#include "runtime/run.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/engine/run.h"
+#include "tests/support/testlib.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* testlib.c: see testlib.h. */
-#include "testlib.h"
+#include "tests/support/testlib.h"
 
 #include <math.h>
 #include <stdio.h>

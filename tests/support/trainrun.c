@@ -1,9 +1,9 @@
 /* trainrun.c: see trainrun.h. */
-#include "trainrun.h"
+#include "tests/support/trainrun.h"
 
-#include "runtime/error.h"
-#include "runtime/model.h"
-#include "runtime/run.h"
+#include "runtime/base/error.h"
+#include "runtime/engine/run.h"
+#include "runtime/model/model.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #ifndef PG_TRAINRUN_H
 #define PG_TRAINRUN_H
 
-#include "runtime/config.h"
+#include "runtime/config/config.h"
 
 #include <mpi.h>
 #include <stddef.h>

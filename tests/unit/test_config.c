@@ -1,7 +1,7 @@
 /* test_config.c: INI parsing, overrides and their error messages. */
-#include "runtime/config.h"
-#include "runtime/error.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "tests/support/testlib.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,11 +4,11 @@
  * the vocabulary, a context longer than the dataset), each a one-line error
  * naming the file and the dataset. */
 #include "io/dataset.h"
-#include "runtime/config.h"
-#include "runtime/data.h"
-#include "runtime/error.h"
-#include "runtime/model.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/config/config.h"
+#include "runtime/engine/data.h"
+#include "runtime/model/model.h"
+#include "tests/support/testlib.h"
 
 #include <hdf5.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* test_fault.c: PIPEGRID_FAULT parsing (one-line errors naming the variable)
  * and where a planned fault fires (rank, step, action, microbatch; once). */
-#include "runtime/error.h"
-#include "runtime/fault.h"
-#include "runtime/watchdog.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/guard/fault.h"
+#include "runtime/guard/watchdog.h"
+#include "tests/support/testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,9 +8,9 @@
  * backward_weight, dout = g), which must agree within 1e-4 relative (floor:
  * 1e-5 of the largest derivative). The same double forward also checks the
  * fp32 forward. */
-#include "runtime/layers/layer.h"
-#include "runtime/rng.h"
-#include "support/testlib.h"
+#include "runtime/base/rng.h"
+#include "runtime/model/layers/layer.h"
+#include "tests/support/testlib.h"
 
 #include <math.h>
 #include <stdlib.h>

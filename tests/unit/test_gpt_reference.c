@@ -7,12 +7,12 @@
  * weight gradient) and the tied-embedding gradient sum, and requires logits,
  * loss and every gradient within 1e-4 relative (norm of the difference over
  * norm of the reference), then 10 AdamW steps whose losses match within 1e-4. */
-#include "runtime/config.h"
-#include "runtime/model.h"
-#include "runtime/optim.h"
-#include "runtime/stage.h"
-#include "runtime/tied.h"
-#include "support/testlib.h"
+#include "runtime/config/config.h"
+#include "runtime/model/model.h"
+#include "runtime/model/optim.h"
+#include "runtime/model/stage.h"
+#include "runtime/model/tied.h"
+#include "tests/support/testlib.h"
 
 #include <math.h>
 #include <stdint.h>

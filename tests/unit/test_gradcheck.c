@@ -8,9 +8,9 @@
  * 1e-3). The GPT layers (embed, block with causal attention, lmhead) run on
  * B x T microbatches with token ids; they are also checked against PyTorch
  * (test_gpt_reference.c). */
-#include "runtime/layers/layer.h"
-#include "runtime/rng.h"
-#include "support/testlib.h"
+#include "runtime/base/rng.h"
+#include "runtime/model/layers/layer.h"
+#include "tests/support/testlib.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* test_schedule.c: generated schedules are valid and have the textbook
  * bubble; broken schedules are rejected with rank, action and reason. */
-#include "runtime/error.h"
-#include "runtime/schedule.h"
-#include "runtime/simulate.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/schedule/schedule.h"
+#include "runtime/schedule/simulate.h"
+#include "tests/support/testlib.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,14 +1,14 @@
 /* test_simulate.c: the simulator's cost model (latency, bandwidth, peak
  * activation bytes), the SVG timeline drawer, estimated layer costs and the
  * capped cost partition, against values worked out by hand. */
-#include "runtime/costs.h"
-#include "runtime/error.h"
-#include "runtime/model.h"
-#include "runtime/partition.h"
-#include "runtime/schedule.h"
-#include "runtime/simulate.h"
-#include "runtime/timeline.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "runtime/model/model.h"
+#include "runtime/partition/costs.h"
+#include "runtime/partition/partition.h"
+#include "runtime/schedule/schedule.h"
+#include "runtime/schedule/simulate.h"
+#include "runtime/schedule/timeline.h"
+#include "tests/support/testlib.h"
 
 #include <float.h>
 #include <math.h>

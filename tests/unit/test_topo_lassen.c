@@ -10,8 +10,8 @@
  *    its GPUs contain one another (the same locality, at either grain);
  *  - CPU runs: our 40-rank and 2-rank CPU plans give exactly the CPUs of
  *    mpibind's tests 1 and 10. */
-#include "runtime/error.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "tests/support/testlib.h"
 #include "topology/placement.h"
 
 #include <stdlib.h>

@@ -8,8 +8,8 @@
  * Ethernet NICs when it has none), with ties spread evenly. The NUMA nodes,
  * paths and NIC candidates are recomputed here from hwloc directly. On top,
  * what each capture is known to hold (GPU counts, NVLink, which NIC). */
-#include "runtime/error.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "tests/support/testlib.h"
 #include "topology/placement.h"
 
 #include <dirent.h>

@@ -17,8 +17,8 @@
  *     0.2433 s. auto -> tile 2x2 pipe.
  * Plus: the chosen cells form a permutation, a named order is honoured,
  * and the bytes add up. */
-#include "runtime/error.h"
-#include "support/testlib.h"
+#include "runtime/base/error.h"
+#include "tests/support/testlib.h"
 #include "topology/order.h"
 
 #include <math.h>

@@ -1,0 +1,137 @@
+/* ckpt_layout.c: datasets of a checkpoint, where their data lives on this
+ * rank, and digests (see ckpt_layout.h). */
+#include "io/checkpoint/ckpt_layout.h"
+
+#include "io/checkpoint/checkpoint.h"
+
+#include "runtime/base/error.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+int pg_ckpt_states(const char *optim, pg_ckpt_state states[PG_CKPT_MAX_STATES])
+{
+    states[0] = PG_CKPT_PARAMS;
+    if (!strcmp(optim, "adamw")) {
+        states[1] = PG_CKPT_EXP_AVG;
+        states[2] = PG_CKPT_EXP_AVG_SQ;
+        return 3;
+    }
+    if (!strcmp(optim, "sgd")) {
+        states[1] = PG_CKPT_MOMENTUM;
+        return 2;
+    }
+    return 0;
+}
+
+const char *pg_ckpt_group(pg_ckpt_state s)
+{
+    switch (s) {
+    case PG_CKPT_PARAMS: return "/params";
+    case PG_CKPT_EXP_AVG: return "/optim/exp_avg";
+    case PG_CKPT_EXP_AVG_SQ: return "/optim/exp_avg_sq";
+    case PG_CKPT_MOMENTUM: return "/optim/momentum";
+    }
+    return "?";
+}
+
+int pg_ckpt_tensors(const pg_model *m, pg_ckpt_tensor **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    int total = 0;
+    for (int l = 0; l < m->nlayers; l++) total += m->layers[l].nparams;
+    pg_ckpt_tensor *t = calloc(total ? (size_t)total : 1, sizeof *t);
+    if (!t) return pg_error(PG_ENOMEM, "checkpoint: out of memory");
+    int k = 0, first_tied = -1;
+    for (int l = 0; l < m->nlayers; l++) {
+        const pg_layer *L = &m->layers[l];
+        for (int p = 0; p < L->nparams; p++, k++) {
+            const pg_param *P = &L->params[p];
+            snprintf(t[k].name, sizeof t[k].name, "layers.%d.%s", L->index, P->name);
+            if (P->tied && first_tied < 0) first_tied = k;
+            else if (P->tied) {
+                t[k].copy = 1;
+                memcpy(t[k].name, t[first_tied].name, sizeof t[k].name);
+            }
+            t[k].layer = l;
+            t[k].param = p;
+            t[k].kind = L->kind->name;
+            t[k].ndim = P->ndim;
+            t[k].dims[0] = (uint64_t)P->dims[0];
+            t[k].dims[1] = P->ndim == 2 ? (uint64_t)P->dims[1] : 1;
+            t[k].n = P->n;
+        }
+    }
+    *out = t;
+    *n = total;
+    return 0;
+}
+
+float *pg_ckpt_local(const pg_run *r, const pg_ckpt_tensor *t, pg_ckpt_state s)
+{
+    pg_optim *o = pg_engine_optim(r->engine);
+    for (int i = 0; i < pg_engine_nstages(r->engine); i++) {
+        pg_stage *st = pg_engine_stage(r->engine, i);
+        if (t->layer < st->lo || t->layer >= st->hi) continue;
+        size_t off = st->layers[t->layer - st->lo].params[t->param].offset;
+        switch (s) {
+        case PG_CKPT_PARAMS: return st->params + off;
+        case PG_CKPT_EXP_AVG:
+        case PG_CKPT_MOMENTUM: return o->m[i] + off;
+        case PG_CKPT_EXP_AVG_SQ: return o->v[i] ? o->v[i] + off : NULL;
+        }
+    }
+    return NULL;
+}
+
+void pg_ckpt_rows(const pg_ckpt_tensor *t, int replica, int dp, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t rows = t->dims[0];
+    *lo = rows * (uint64_t)replica / (uint64_t)dp;
+    *hi = rows * (uint64_t)(replica + 1) / (uint64_t)dp;
+}
+
+uint32_t pg_crc32(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) {
+        uInt part = n > (size_t)(UINT_MAX / 2) ? UINT_MAX / 2 : (uInt)n;
+        crc = (uint32_t)crc32(crc, b, part);
+        b += part;
+        n -= part;
+    }
+    return crc;
+}
+
+uint32_t pg_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
+{
+    return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
+}
+
+int pg_ckpt_agree(MPI_Comm comm, int rc)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int who = rc ? rank : INT_MAX;
+    MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, comm);
+    if (who == INT_MAX) return 0;
+    struct {
+        int code;
+        char msg[1024];
+    } m = {rc, ""};
+    if (rank == who) snprintf(m.msg, sizeof m.msg, "%s", pg_errmsg());
+    MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, who, comm);
+    return pg_error(m.code, "%s", m.msg);
+}
+
+struct pg_ckpt *pg_ckpt_of(pg_run *r)
+{
+    if (!r->ckpt && !(r->ckpt = calloc(1, sizeof *r->ckpt)))
+        pg_error(PG_ENOMEM, "checkpoint: out of memory");
+    if (r->ckpt) r->ckpt_free = pg_ckpt_free;
+    return r->ckpt;
+}
