@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """scaling.py: scaling studies of pipegrid through Slurm.
 
-  jobs/scaling.py run SWEEP --out DIR [--sbatch-arg ARG ...] [--timeout S] [--parallel]
-  jobs/scaling.py report DIR
+  tools/py jobs/scaling.py run SWEEP --out DIR [--sbatch-arg ARG ...] [--timeout S] [--parallel]
+  tools/py jobs/scaling.py report DIR
+
+(tools/py: the project's Python environment, made by tools/deps.sh; it has matplotlib.)
 
 `run` reads a sweep file, submits one Slurm job per row (jobs/pipegrid-run.sh
 in an allocation of the row's nodes x tasks per node, then the allreduce
@@ -52,6 +54,10 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from pyreq import require  # noqa: E402
+require(__file__, "matplotlib")  # before any job is submitted: the report draws a plot
 
 JOBS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(JOBS)

@@ -1,21 +1,51 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages pipegrid needs to build and test, skipping
-# those already present. Run as root (or with sudo available).
-#   tools/deps.sh [extra-package ...]
+# Install what pipegrid needs to build, test and run its tools, skipping what is
+# already there (a second run takes well under a second):
+#  1. the Debian 12 packages (run as root, or with sudo available);
+#  2. the project's Python virtual environment, .venv/ in the repository root
+#     ($PIPEGRID_VENV overrides), made with `python3 -m venv` and filled from
+#     PyPI with tools/requirements.txt. Every Python tool of the repo runs
+#     through it (tools/py), whatever python3 is on PATH (a pyenv Python does
+#     not see Debian's python3-* packages). It is refilled when
+#     tools/requirements.txt changes.
+#   tools/deps.sh [extra-debian-package ...]
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(build-essential cmake pkg-config mpich libmpich-dev libopenblas-dev libinih-dev
           libcjson-dev libhdf5-mpich-dev hdf5-tools zlib1g-dev libhwloc-dev hwloc-nox python3
-          python3-matplotlib slurm-wlm munge "$@")
+          python3-venv slurm-wlm munge "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "tools/deps.sh: installing ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "tools/deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
-  sudo=sudo
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tools/deps.sh: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "tools/deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The Python environment. The python3 on PATH makes it when it is 3.10 or newer
+# (torch needs that), else Debian's.
+venv=${PIPEGRID_VENV:-$root/.venv}
+req=$root/tools/requirements.txt
+stamp=$venv/.pipegrid-requirements
+if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+  exit 0
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  base=python3
+  command -v python3 >/dev/null &&
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || base=/usr/bin/python3
+  echo "tools/deps.sh: making the Python environment $venv with $(command -v $base) ($($base --version 2>&1))"
+  "$base" -m venv "$venv"
+fi
+echo "tools/deps.sh: filling $venv from PyPI (tools/requirements.txt)"
+start=$(date +%s)
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+cp "$req" "$stamp"
+echo "tools/deps.sh: Python environment ready in $(( $(date +%s) - start )) s ($(du -sh "$venv" | cut -f1))"

@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Draw the loss curve (and samples/s) from a `pipegrid train --metrics FILE` file.
 
-    tools/plot_loss.py metrics.jsonl -o loss.png [--title TEXT]
+    tools/py tools/plot_loss.py metrics.jsonl -o loss.png [--title TEXT]
 
 One JSON object per line (runtime/engine/metrics.h); a resumed run appends to the same file,
-so a step may appear twice: the later line wins. Needs matplotlib.
+so a step may appear twice: the later line wins. Needs matplotlib: run it with the project's
+Python environment, `tools/py tools/plot_loss.py ...` (tools/deps.sh makes it).
 """
 import argparse
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyreq import require  # noqa: E402
+require(__file__, "matplotlib")
 
 
 def load(path):

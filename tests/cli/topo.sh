@@ -22,7 +22,7 @@ check_order() { # CONFIG EXPECTED_ORDER HEAVY(allreduce|p2p)
     -c "$T/$1" --json >"$out/plan.json"
   "$PIPEGRID" topo --xml $T/hwloc-nvidiaDGX2.xml --nodes 4 --pp 4 --dp 16 --oversubscribe \
     -c "$T/$1" | tee "$out/plan.txt" | sed -n '/^communication/,$p'
-  python3 - "$out/plan.json" "$2" "$3" <<'EOF'
+  "$PG_PYTHON" - "$out/plan.json" "$2" "$3" <<'EOF'
 import json, sys
 plan, want, heavy = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 orders = {o["order"]: o for o in plan["orders"]}
@@ -68,7 +68,7 @@ done
 
 # --- 3. this machine ---
 "$PIPEGRID" topo --pp 1 --dp 1 --json >"$out/live.json"
-python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ranks"] == 1 and p["placement"][0]["cpus"]' "$out/live.json"
+"$PG_PYTHON" -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ranks"] == 1 and p["placement"][0]["cpus"]' "$out/live.json"
 timeout 120 "$MPIEXEC" -n 2 "$PIPEGRID" train --pp 2 --steps 2 --show-placement | tee "$out/train.txt"
 grep -q "^order: auto chose " "$out/train.txt" || fail "train did not print the order choice"
 grep -Eq "^ +[01] .* (yes|no \()" "$out/train.txt" || fail "train did not print the rank table"

@@ -19,7 +19,7 @@ timeout 120 "$MPIEXEC" -n 4 "$PIPEGRID" train --pp 2 --dp 2 --schedule zbh1 -m 4
   --trace "$out/tr" >"$out/log"
 grep -q "^trace: $out/tr/trace.json" "$out/log" || fail "no trace line: $(cat "$out/log")"
 
-python3 - "$out/tr" <<'PY' || fail "trace content"
+"$PG_PYTHON" - "$out/tr" <<'PY' || fail "trace content"
 import json, os, sys
 d = sys.argv[1]
 want = {"forward", "backward_input", "backward_weight", "send", "recv", "allreduce",

@@ -1,7 +1,7 @@
 # The scaling driver runs a small sweep through Slurm (one job per run) and
 # writes its table (markdown and CSV) and its plot.
 source "$(dirname "$0")/lib.sh"
-python3 jobs/scaling.py run jobs/sweeps/smoke.sweep --out "$PG_TEST_DIR/study" --timeout 240
+"$PG_PYTHON" jobs/scaling.py run jobs/sweeps/smoke.sweep --out "$PG_TEST_DIR/study" --timeout 240
 md=$PG_TEST_DIR/study/scaling.md
 cat "$md"
 # a header, a rule and three runs, each with a throughput and an efficiency
@@ -13,7 +13,7 @@ grep -q '^| 01-.* | [0-9.]* | [0-9.]* | [0-9.]* |$' "$md" || fail "no allreduce 
   fail "scaling.png is not a PNG"
 # a bad sweep fails fast, naming the line
 printf 'nodes pp dp tasks_per_node\n1 2 3 2\n' >"$PG_TEST_DIR/bad.sweep"
-if python3 jobs/scaling.py run "$PG_TEST_DIR/bad.sweep" --out "$PG_TEST_DIR/bad" 2>"$PG_TEST_DIR/err"; then
+if "$PG_PYTHON" jobs/scaling.py run "$PG_TEST_DIR/bad.sweep" --out "$PG_TEST_DIR/bad" 2>"$PG_TEST_DIR/err"; then
   fail "a bad sweep was accepted"
 fi
 grep -q "bad.sweep:2: pp=2 x dp=3 = 6 ranks, but 1 node(s) x 2 task(s)" "$PG_TEST_DIR/err" || { cat "$PG_TEST_DIR/err"; fail "wrong error"; }
