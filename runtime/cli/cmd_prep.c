@@ -1,7 +1,9 @@
-/* prep.c: `pipegrid prep`: text -> HDF5 token dataset (io/dataset.h), and
- * checking an existing dataset. */
+/* cmd_prep.c: `pipegrid prep`: text, or a token file of another tool
+ * (io/tokfile.h), -> HDF5 token dataset (io/dataset.h), and checking an
+ * existing dataset. */
 #include "io/corpus.h"
 #include "io/dataset.h"
+#include "io/tokfile.h"
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
 
@@ -15,6 +17,7 @@ static void help(FILE *f)
 {
     fputs("usage: pipegrid prep [options] TEXT... -o OUT.h5\n"
           "       pipegrid prep --default -o OUT.h5\n"
+          "       pipegrid prep --from TOKENS.bin|TOKENS.npy --vocab V -o OUT.h5\n"
           "       pipegrid prep --check DATA.h5 [--vocab V]\n"
           "\n"
           "Turn text files into an HDF5 token dataset for model.type=gpt (data.path):\n"
@@ -26,6 +29,10 @@ static void help(FILE *f)
           "  -o, --output FILE   the dataset to write\n"
           "      --default       use the built-in corpus: the license texts of\n"
           "                      " PG_CORPUS_DIR " (no download)\n"
+          "      --from FILE     take the tokens of a token file another tool wrote:\n"
+          "                      llm.c .bin (256-int32 header), nanoGPT .bin (raw\n"
+          "                      uint16) or numpy .npy (1-D uint16 or int32); needs\n"
+          "                      --vocab (e.g. 50257 for GPT-2's tokenizer)\n"
           "      --vocab V       vocabulary size recorded in the dataset (default 256);\n"
           "                      a token id >= V is refused\n"
           "      --check FILE    read a dataset, validate its layout and every token\n"
@@ -35,6 +42,7 @@ static void help(FILE *f)
           "examples:\n"
           "  pipegrid prep --default -o data/corpus.h5\n"
           "  pipegrid prep book1.txt book2.txt -o books.h5\n"
+          "  pipegrid prep --from train.bin --vocab 50257 -o owt.h5\n"
           "  pipegrid prep --check books.h5 --vocab 256\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2 --set data.path=books.h5\n",
           f);
@@ -103,14 +111,41 @@ static int read_files(char **files, int nfiles, int32_t **tokens, int64_t *n, in
     return 0;
 }
 
+/* --from: a token file of another tool into a dataset (tokenizer "external":
+ * the ids are the other tool's). One document: such files do not mark them. */
+static int from_tokens(const char *from, const char *out, long vocab)
+{
+    int32_t *tokens;
+    int64_t n;
+    const char *format;
+    int rc = pg_tokfile_read(from, &tokens, &n, &format);
+    for (int64_t i = 0; i < n && !rc; i++)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+            rc = pg_error(PG_EINVAL, "%s: token %lld is %d, outside the vocabulary [0, %ld) "
+                                     "(--vocab)", from, (long long)i, tokens[i], vocab);
+    int64_t doc0 = 0;
+    if (!rc) rc = pg_dataset_write(out, tokens, n, vocab, "external", &doc0, 1);
+    if (!rc)
+        printf("wrote %s: %lld tokens from %s (%s), vocab_size %ld, tokenizer external, "
+               "unigram entropy %.4f nats/token\n",
+               out, (long long)n, from, format, vocab, unigram_entropy(tokens, n, vocab));
+    free(tokens);
+    if (rc) {
+        pg_cli_error(pg_errmsg());
+        return PG_EXIT_FAIL;
+    }
+    return PG_EXIT_OK;
+}
+
 int pg_cmd_prep(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"default", no_argument, 0, 'd'},
         {"vocab", required_argument, 0, 'v'},  {"check", required_argument, 0, 'c'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"from", required_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *out = NULL, *checked = NULL;
+    const char *out = NULL, *checked = NULL, *from = NULL;
     int use_default = 0;
     long vocab = 0;
     optind = 1;
@@ -122,6 +157,7 @@ int pg_cmd_prep(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'd': use_default = 1; break;
         case 'c': checked = optarg; break;
+        case 'f': from = optarg; break;
         case 'v':
             vocab = strtol(optarg, &end, 10);
             if (*end || end == optarg || vocab < 1 || vocab > (1L << 24)) {
@@ -149,6 +185,15 @@ int pg_cmd_prep(int argc, char **argv)
             return PG_EXIT_FAIL;
         }
         return PG_EXIT_OK;
+    }
+    if (from) {
+        if (!out || nfiles || use_default || !vocab) {
+            fprintf(stderr, "pipegrid: error: prep --from FILE needs -o OUT.h5 and --vocab V "
+                            "(the vocabulary of the tokenizer that wrote FILE), and no text "
+                            "files or --default (see pipegrid prep --help)\n");
+            return PG_EXIT_USAGE;
+        }
+        return from_tokens(from, out, vocab);
     }
     if (!out || (nfiles == 0) == !use_default) {
         fprintf(stderr, "pipegrid: error: prep needs -o OUT.h5 and either text files or "

@@ -8,6 +8,8 @@
 #   ckpt_*.h5     copies of it, each damaged one way (tests/support/ckpt_tamper.c)
 #   nolatest/     a directory without `latest`; badlatest/ whose `latest`
 #                 names a missing file
+#   tok/          token files for `prep --from` (llm.c/nanoGPT .bin, numpy .npy),
+#                 each broken one way, and good ones with an out-of-range id
 set -eu
 out=$1 bad_data=$2 tamper=$3
 rm -rf "$out"
@@ -46,4 +48,30 @@ truncate -s $(( $(stat -c %s "$good") / 2 )) "$out/ckpt_truncated.h5"
 echo "not a checkpoint" > "$out/ckpt_text.h5"
 : > "$out/ckpt_empty.h5"
 echo step_00000099.h5 > "$out/badlatest/latest"
+
+mkdir -p "$out/tok"
+"$PG_PYTHON" - "$out/tok" <<'PY'
+import os, sys
+import numpy as np
+d = sys.argv[1]
+def w(name, data): open(os.path.join(d, name), "wb").write(data)
+def header(version=1, count=4):
+    h = np.zeros(256, "<i4"); h[0] = 20240520; h[1] = version; h[2] = count
+    return h.tobytes()
+tok = np.array([1, 2, 60000, 3], "<u2")
+w("odd.bin", b"\x01\x00\x02\x00\x03")                      # 5 bytes of raw uint16
+w("llmc_version.bin", header(version=2) + tok.tobytes())     # llm.c's uint32 format
+w("llmc_count.bin", header(count=100) + tok.tobytes())       # declares more than it holds
+w("llmc_short.bin", header()[:100])                          # the header itself cut
+w("big_id.bin", header() + tok.tobytes())                    # id 60000 > GPT-2's 50257
+w("empty.bin", b"")
+np.save(os.path.join(d, "float.npy"), tok.astype("<f4"))
+np.save(os.path.join(d, "matrix.npy"), np.zeros((2, 3), "<u2"))
+np.save(os.path.join(d, "int64.npy"), tok.astype("<i8"))
+np.save(os.path.join(d, "big_id.npy"), tok.astype("<i4"))
+raw = open(os.path.join(d, "big_id.npy"), "rb").read()
+w("cut.npy", raw[:-3])                                       # data shorter than its shape
+w("version.npy", raw[:6] + b"\x09\x00" + raw[8:])           # format version 9
+PY
+
 echo "ok: bad inputs in $out"
