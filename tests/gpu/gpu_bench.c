@@ -12,9 +12,11 @@
  * AdamW update of every parameter, timed to the device's completion.
  * Reports tokens/s; model FLOP/s (3 x the forward FLOPs pipegrid counts:
  * every matmul, attention over the full T x T square as computed); the
- * backend's GEMM rate on the MLP's (B*T, 4C, C) product at the same
- * precision; MFU against --peak-tflops (default: the dense peak of an
- * H100/H200 SXM at that precision: 67 fp32, 495 tf32, 989 bf16 TFLOP/s). */
+ * backend's GEMM rate on the MLP's (B*T, 4C, C) product on random inputs, at
+ * the run's precision and at bf16; MFU against --peak-tflops (default: the
+ * dense peak of an H100/H200 SXM at that precision: 67 fp32, 495 tf32, 989
+ * bf16 TFLOP/s). The last line, "json: {...}", repeats the numbers for
+ * scripts. */
 #include "runtime/base/error.h"
 #include "runtime/base/rng.h"
 #include "runtime/compute/device.h"
@@ -36,24 +38,36 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-/* FLOP/s of out (N,OC) = inp (N,C) @ w^T on backend o, best of reps */
+/* FLOP/s of out (N,OC) = inp (N,C) @ w^T on backend o at its current
+ * precision, best of reps, on random inputs in [-1, 1) (never zeros: they can
+ * run faster than real data). */
 static double gemm_rate(const pg_ops *o, int N, int C, int OC, int reps)
 {
-    float *inp = o->alloc(sizeof(float) * (size_t)N * C), *w = o->alloc(sizeof(float) * (size_t)OC * C);
+    size_t ni = (size_t)N * C, nw = (size_t)OC * C;
+    float *h = malloc(sizeof(float) * (ni > nw ? ni : nw));
+    float *inp = o->alloc(sizeof(float) * ni), *w = o->alloc(sizeof(float) * nw);
     float *out = o->alloc(sizeof(float) * (size_t)N * OC);
-    if (!inp || !w || !out) return 0.0;
+    double best = 1e30;
+    if (!h || !inp || !w || !out) goto done;
+    pg_rng r;
+    pg_rng_init(&r, 4, 5, 6);
+    for (size_t i = 0; i < ni; i++) h[i] = (float)(pg_rng_u64(&r) >> 11) * 0x1p-52f - 1.0f;
+    o->upload(inp, h, sizeof(float) * ni);
+    for (size_t i = 0; i < nw; i++) h[i] = (float)(pg_rng_u64(&r) >> 11) * 0x1p-52f - 1.0f;
+    o->upload(w, h, sizeof(float) * nw);
     o->matmul_forward(out, inp, w, NULL, N, C, OC); /* warm up (algorithm choice) */
     o->sync();
-    double best = 1e30;
-    for (int r = 0; r < reps; r++) {
+    for (int k = 0; k < reps; k++) {
         double t0 = now();
-        for (int k = 0; k < 5; k++) o->matmul_forward(out, inp, w, NULL, N, C, OC);
+        for (int j = 0; j < 5; j++) o->matmul_forward(out, inp, w, NULL, N, C, OC);
         o->sync();
         double t = (now() - t0) / 5;
         if (t < best) best = t;
     }
+done:
+    free(h);
     o->free(inp), o->free(w), o->free(out);
-    return 2.0 * N * (double)C * OC / best;
+    return best < 1e30 ? 2.0 * N * (double)C * OC / best : 0.0;
 }
 
 int main(int argc, char **argv)
@@ -136,8 +150,13 @@ int main(int argc, char **argv)
         if (k >= 0) tf += t1 - t0, tb += t2 - t1, to += now() - t2;
     }
     double t = (tf + tb + to) / iters;
-    double model_rate = 3.0 * fwd / t, gemm = gemm_rate(o, N, m->layers[1].in_width,
-                                                        4 * m->layers[1].in_width, 3);
+    int C = m->layers[1].in_width;
+    double model_rate = 3.0 * fwd / t, gemm = gemm_rate(o, N, C, 4 * C, 3), gemm_bf16 = gemm;
+    if (strcmp(precision, "bf16")) { /* the same product at bf16, for every run */
+        pg_device_precision(o, "bf16", &note);
+        gemm_bf16 = gemm_rate(o, N, C, 4 * C, 3);
+        pg_device_precision(o, precision, &note);
+    }
     printf("device: %s%s%s, precision %s\n", o->name, desc[0] ? " " : "", desc, precision);
     printf("model: depth %d, width %d, heads %d, vocab %d, ctx %d, batch %d; %zu parameters\n",
            cfg.model.depth, cfg.model.width, cfg.model.heads, cfg.model.vocab, T, B,
@@ -146,10 +165,19 @@ int main(int argc, char **argv)
            tf / iters * 1e3, tb / iters * 1e3, to / iters * 1e3, N / t);
     printf("model FLOP/s: %.2f TFLOP/s (%.4g FLOP per step, 3 x forward)\n", model_rate / 1e12,
            3.0 * fwd);
-    printf("GEMM (%d x %d x %d, same backend and precision): %.2f TFLOP/s\n", N,
-           4 * m->layers[1].in_width, m->layers[1].in_width, gemm / 1e12);
+    printf("GEMM (%d x %d x %d, random inputs, same backend): %.2f TFLOP/s at %s, %.2f at bf16\n",
+           N, 4 * C, C, gemm / 1e12, precision, gemm_bf16 / 1e12);
     printf("MFU: %.1f%% of %.1f TFLOP/s peak; model / GEMM rate: %.1f%%\n",
            100.0 * model_rate / peak, peak / 1e12, 100.0 * model_rate / gemm);
+    /* one line for scripts (tests/gpu/run.sh collects it into summary.json) */
+    printf("json: {\"precision\": \"%s\", \"device\": \"%s\", \"depth\": %d, \"width\": %d, "
+           "\"heads\": %d, \"vocab\": %d, \"ctx\": %d, \"batch\": %d, \"iters\": %d, "
+           "\"step_ms\": %.3f, \"forward_ms\": %.3f, \"backward_ms\": %.3f, \"adamw_ms\": %.3f, "
+           "\"tokens_per_s\": %.1f, \"model_tflops\": %.3f, \"gemm_tflops\": %.3f, "
+           "\"gemm_bf16_tflops\": %.3f, \"peak_tflops\": %.1f, \"mfu\": %.4f}\n",
+           precision, o->name, cfg.model.depth, cfg.model.width, cfg.model.heads, cfg.model.vocab, T,
+           B, iters, t * 1e3, tf / iters * 1e3, tb / iters * 1e3, to / iters * 1e3, N / t,
+           model_rate / 1e12, gemm / 1e12, gemm_bf16 / 1e12, peak / 1e12, model_rate / peak);
     o->free(mom), o->free(var), free(tok);
     pg_stage_free(st);
     pg_model_free(m);
