@@ -35,6 +35,15 @@ if(NOT PIPEGRID_CUDA STREQUAL "OFF")
   else()
     enable_language(CUDA)
     set(CMAKE_CUDA_ARCHITECTURES ${PIPEGRID_CUDA_ARCHS})
+    # the layers were made before CUDA was enabled: give them the archs too
+    # (with CUDA enabled, CMake refuses a target whose CUDA_ARCHITECTURES is empty)
+    get_property(pg_made DIRECTORY ${PROJECT_SOURCE_DIR} PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(t IN LISTS pg_made)
+      get_target_property(pg_type ${t} TYPE)
+      if(NOT pg_type STREQUAL "INTERFACE_LIBRARY")
+        set_target_properties(${t} PROPERTIES CUDA_ARCHITECTURES "${PIPEGRID_CUDA_ARCHS}")
+      endif()
+    endforeach()
     find_package(CUDAToolkit)
     find_library(PG_NCCL_LIBRARY nccl
       HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib ${CUDAToolkit_LIBRARY_ROOT}/lib64
