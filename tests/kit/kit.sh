@@ -92,8 +92,8 @@ n=$(find "$work/out" -type f | wc -l)
 for f in summary.json run.log ops.log step.log bench.log mpi.log; do
   [ -s "$work/out/$f" ] || fail "run.sh left no $f"
 done
-if command -v python3 >/dev/null; then
-  python3 -c 'import json, sys
+if command -v "${PG_PYTHON:-python3}" >/dev/null; then
+  "${PG_PYTHON:-python3}" -c 'import json, sys
 s = json.load(open(sys.argv[1]))
 assert not s["failed"], s["failed"]
 assert len(s["bench"]) == 3 and all(b["tokens_per_s"] > 0 for b in s["bench"]), s["bench"]
