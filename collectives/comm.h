@@ -49,8 +49,9 @@ struct pg_comm {
  * NCCL for nccl; for auto, NCCL when the group is for collectives (p2p = 0)
  * and MPI staged through host memory for sends and receives (p2p = 1), which
  * MPI matches by tag (NCCL by order); for mpi, staged MPI. nccl with a CPU
- * backend is an error naming runtime.comm. Collective over `m` when it makes
- * an NCCL communicator. */
+ * backend is an error naming runtime.comm. A group of one rank never gets an
+ * NCCL communicator (staged MPI, which it never uses to exchange anything).
+ * Collective over `m` when it makes an NCCL communicator. */
 int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p);
 
 /* An MPI group over `m` (host buffers). */

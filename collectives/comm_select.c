@@ -15,6 +15,11 @@ int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind,
                                    "computes on the %s)",
                         ops->name);
     if (!device) return pg_comm_mpi_create(c, m);
+    /* a group of one rank exchanges nothing: no NCCL communicator for it
+     * (every dp=1 run's stage groups, every pp=1 run's pipeline) */
+    int size;
+    MPI_Comm_size(m, &size);
+    if (size == 1) return pg_comm_staged_create(c, m, ops);
 #ifdef PG_HAVE_CUDA
     if (!strcmp(kind, "nccl") || (!strcmp(kind, "auto") && !p2p))
         return pg_comm_nccl_create(c, m, p2p);

@@ -29,10 +29,13 @@ void *pg_cuda_stream(void);
 /* GPUs visible to this process; 0 with a reason in why (no driver, no device). */
 int pg_cuda_device_count(char *why, size_t n);
 
-/* Make this process use the GPU with PCI bus id `busid` ("0000:3b:00.0"), or,
- * when busid is NULL, GPU local_rank % count. desc gets "GPU i (name, bus id)".
- * Returns 0 or PG_EDEVICE. Call before the first allocation. */
-int pg_cuda_bind(const char *busid, int local_rank, char *desc, size_t n);
+/* Make this process use its GPU, chosen by pg_device_choose (device.h) from
+ * the PCI bus id `busid` ("0000:3b:00.0"; NULL for none), local_rank and the
+ * visible GPUs. desc gets "GPU i (name, bus id, how chosen)", note the line
+ * of pg_device_choose. Returns 0 or PG_EDEVICE. Call before the first
+ * allocation. */
+int pg_cuda_bind(const char *busid, int local_rank, char *desc, size_t n, char *note,
+                 size_t note_n);
 
 #ifdef __cplusplus
 }

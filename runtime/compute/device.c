@@ -20,9 +20,31 @@ int pg_device_count(char *why, size_t n)
 #endif
 }
 
-int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *desc, size_t n)
+int pg_device_choose(const char *busid, int found, int count, int local_rank, char *note,
+                     size_t note_n)
+{
+    note[0] = '\0';
+    if (!busid || !*busid) return local_rank % count;
+    if (found >= 0) return found;
+    if (count == 1) {
+        snprintf(note, note_n,
+                 "device cuda: the placement plan's GPU (PCI bus id %s) is not visible to CUDA "
+                 "(a VM or CUDA_VISIBLE_DEVICES?): using the one GPU that is",
+                 busid);
+        return 0;
+    }
+    return pg_error(PG_EDEVICE,
+                    "device cuda: the placement chose the GPU at PCI bus id %s, but CUDA has no "
+                    "device there, and of the %d it sees none can be told to be it "
+                    "(CUDA_VISIBLE_DEVICES?)",
+                    busid, count);
+}
+
+int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *desc, size_t n,
+                   char *note, size_t note_n)
 {
     desc[0] = '\0';
+    note[0] = '\0';
     if (strcmp(ops->name, "cuda")) return 0;
 #ifdef PG_HAVE_CUDA
     MPI_Comm local;
@@ -30,9 +52,9 @@ int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *d
     MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
     MPI_Comm_rank(local, &lrank);
     MPI_Comm_free(&local);
-    return pg_cuda_bind(busid, lrank, desc, n);
+    return pg_cuda_bind(busid, lrank, desc, n, note, note_n);
 #else
-    (void)world, (void)busid, (void)n;
+    (void)world, (void)busid, (void)n, (void)note_n;
     return pg_error(PG_EDEVICE, "device cuda: this build has no CUDA backend");
 #endif
 }

@@ -22,11 +22,28 @@ typedef enum pg_precision { PG_PREC_FP32, PG_PREC_TF32, PG_PREC_BF16 } pg_precis
  * when there are none. */
 int pg_device_count(char *why, size_t n);
 
-/* Choose this rank's GPU when ops is the CUDA backend (nothing for the CPU):
- * the GPU with PCI bus id `busid` (the placement plan's, NULL for none), else
- * local rank (within the node, from `world`) modulo the GPU count. desc gets a
- * one-line description ("" for the CPU). 0 or PG_EDEVICE. */
-int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *desc, size_t n);
+/* Choose this rank's GPU when ops is the CUDA backend (nothing for the CPU),
+ * by pg_device_choose: the GPU with PCI bus id `busid` (the placement plan's,
+ * NULL for none), else local rank (within the node, from `world`) modulo the
+ * GPU count. desc gets a one-line description ("" for the CPU); note gets one
+ * line when the plan's GPU was not visible and the only visible one is used,
+ * else "". 0 or PG_EDEVICE. */
+int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *desc, size_t n,
+                   char *note, size_t note_n);
+
+/* Which of the `count` (> 0) GPUs visible to CUDA a rank takes (no CUDA call:
+ * the caller looks the bus id up). busid: the placement plan's PCI bus id for
+ * this rank, NULL or "" when there is none; found: the CUDA device at that bus
+ * id, or -1 when CUDA has none there (a VM that renumbers PCI, or
+ * CUDA_VISIBLE_DEVICES). The rules:
+ *   no bus id                      local_rank % count
+ *   bus id found                   found
+ *   not found, one GPU visible     0, and note gets one line saying so
+ *   not found, several visible     PG_EDEVICE naming the bus id (which one is
+ *                                  meant cannot be told)
+ * note gets "" in the other cases. Returns the device index or PG_EDEVICE. */
+int pg_device_choose(const char *busid, int found, int count, int local_rank, char *note,
+                     size_t note_n);
 
 /* Set the precision by name on backend ops. *note gets a line when the name
  * has no effect (the CPU computes in fp32), else NULL. 0 or PG_EINVAL naming

@@ -78,7 +78,7 @@ int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *repor
     if ((rc = place(r, world, reporter))) goto fail;
     /* one GPU per rank, the placement's when there is one; before any allocation */
     rc = pg_device_bind(r->ops, world, pg_placement_gpu_busid(), r->device_desc,
-                        sizeof r->device_desc);
+                        sizeof r->device_desc, r->bind_note, sizeof r->bind_note);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
     pg_grid_order_fn order = r->plan ? pg_grid_order_cells
                                      : pg_grid_order_by_name(r->cfg.parallel.order);
@@ -129,6 +129,7 @@ void pg_run_describe(const pg_run *r, FILE *f)
     if (r->plan && r->plan->note[0]) fprintf(f, "note: %s\n", r->plan->note);
     if (r->device_note) fprintf(f, "note: %s\n", r->device_note);
     if (r->precision_note) fprintf(f, "note: %s\n", r->precision_note);
+    if (r->bind_note[0]) fprintf(f, "note: %s\n", r->bind_note);
     if (r->device_desc[0])
         fprintf(f, "device: rank 0 on %s, precision %s\n", r->device_desc, c->runtime.precision);
     if (m->input == PG_INPUT_TOKENS)

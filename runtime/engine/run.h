@@ -27,6 +27,7 @@ typedef struct pg_run {
     const char *device_note; /* one line when "auto" fell back, else NULL */
     const char *precision_note; /* one line when runtime.precision has no effect, else NULL */
     char device_desc[160];   /* this rank's GPU ("" on the CPU) */
+    char bind_note[256];     /* one line when the plan's GPU was not visible, else "" */
     pg_engine *engine;
     pg_plan *plan; /* placement (topology/plan.h); NULL when off: parallel.order is
                       not auto and placement.bind is none */

@@ -105,11 +105,11 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *note = NULL;
-    char desc[160] = "";
+    char desc[160] = "", bind_note[256] = "";
     const pg_ops *o = pg_ops_select(device, &note);
     pg_model *m = NULL;
     pg_stage *st = NULL;
-    if (!o || pg_device_bind(o, MPI_COMM_WORLD, NULL, desc, sizeof desc) ||
+    if (!o || pg_device_bind(o, MPI_COMM_WORLD, NULL, desc, sizeof desc, bind_note, sizeof bind_note) ||
         pg_device_precision(o, precision, &note) || pg_config_check(&cfg) ||
         pg_model_create(&m, &cfg) || pg_stage_create(&st, m, 0, 1, 0, m->nlayers, o, 1)) {
         fprintf(stderr, "gpu_bench: %s\n", pg_errmsg());

@@ -3,6 +3,8 @@
  * matrix products (linear forward and both backward parts, attention) are
  * checked at every precision (fp32 1e-5, tf32 1e-3, bf16 2e-2 relative); the
  * other ops compute in fp32 whatever the precision and are checked at 1e-5.
+ * Every op is also called with zero rows (an empty microbatch slice): it must
+ * return without a launch error and leave every buffer as it was.
  * Exits 77 (skipped) without a GPU. */
 #include "tests/gpu/gpu_common.h"
 
@@ -242,6 +244,50 @@ static void test_optimizer(void)
     for (int i = 0; i < 4; i++) free(ptrs[i]), gpu->free(dptrs[i]);
 }
 
+/* every op with zero rows (N = 0, B = 0, n = 0): no launch error (a zero-block
+ * grid is one), and no buffer touched */
+static void test_zero_rows(void)
+{
+    const size_t n = 4096;
+    float *h = rnd(n, 1.0f), *back = malloc(sizeof(float) * n);
+    float *a = dev(h, 4 * n), *b = dev(h, 4 * n), *c = dev(h, 4 * n), *d = dev(h, 4 * n);
+    float *e = dev(h, 4 * n), *f = dev(h, 4 * n);
+    int zeros[64] = {0};
+    int *tok = dev(zeros, sizeof zeros);
+    const int C = 16, OC = 8, V = 32, T = 4, NH = 2;
+    gpu->matmul_forward(a, b, c, d, 0, C, OC);
+    gpu->matmul_forward(a, b, c, NULL, 0, C, OC);
+    gpu->matmul_backward_input(a, b, c, 0, C, OC, 1.0f);
+    gpu->matmul_backward_weight(a, b, c, d, 0, C, OC); /* dw += nothing */
+    gpu->relu_forward(a, b, 0), gpu->relu_backward(a, b, c, 0, 1.0f);
+    gpu->gelu_forward(a, b, 0), gpu->gelu_backward(a, b, c, 0, 0.0f);
+    gpu->add(a, b, c, 0), gpu->scale(a, 2.0f, 0);
+    gpu->layernorm_forward(a, b, c, d, e, f, 0, C);
+    gpu->layernorm_backward_input(a, b, c, d, e, f, 0, C, 1.0f);
+    gpu->layernorm_backward_weight(a, b, c, d, e, f, 0, C);
+    gpu->embedding_forward(a, tok, b, c, 0, T, C);
+    gpu->embedding_backward_weight(a, b, c, tok, 0, T, C);
+    gpu->attention_forward(a, b, c, 0, T, C, NH);
+    gpu->attention_backward(a, b, c, d, e, 0, T, C, NH);
+    gpu->mse_forward(a, b, c, 0, 4), gpu->mse_backward(a, b, c, 1.0f, 0, 4);
+    gpu->xent_forward(a, b, c, tok, 0, V), gpu->xent_backward(a, b, tok, 1.0f, 0, V);
+    gpu->adamw_update(a, b, c, d, 0, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1);
+    gpu->sgd_update(a, b, c, 0, 0.1f, 0.9f, 0.0f);
+    double ss = gpu->sumsq(a, 0);
+    gpu->sync();
+    float *bufs[] = {a, b, c, d, e, f};
+    int same_all = 1;
+    for (int i = 0; i < 6; i++) {
+        gpu->download(back, bufs[i], 4 * n);
+        same_all &= !memcmp(back, h, 4 * n);
+    }
+    printf("  %-34s %s\n", "every op with zero rows", same_all && ss == 0.0 ? "ok" : "CHANGED A BUFFER");
+    CHECK_MSG(same_all, "an op with zero rows wrote to a buffer");
+    CHECK_MSG(ss == 0.0, "sumsq of nothing: %g", ss);
+    for (int i = 0; i < 6; i++) gpu->free(bufs[i]);
+    gpu->free(tok), free(h), free(back);
+}
+
 int main(void)
 {
     gpu = pg_gpu_or_skip("test_gpu_ops");
@@ -262,5 +308,6 @@ int main(void)
     test_embedding();
     test_losses();
     test_optimizer();
+    test_zero_rows();
     return pg_test_summary("test_gpu_ops");
 }

@@ -6,7 +6,10 @@
  *
  * 1. a ring of isend/irecv delivers every rank's vector to its neighbour;
  * 2. iallreduce gives bitwise the result of MPI_Allreduce;
- * 3. runtime.comm=nccl on the CPU backend is refused naming runtime.comm. */
+ * 3. runtime.comm=nccl on the CPU backend is refused naming runtime.comm;
+ * 4. a group of one rank on a device backend gets no NCCL communicator, even
+ *    with runtime.comm=nccl (a table named "cuda" stands in for the device
+ *    backend; in a CUDA build without a GPU, making one would fail). */
 #include "collectives/comm.h"
 #include "runtime/base/error.h"
 #include "tests/support/testlib.h"
@@ -58,6 +61,14 @@ int main(int argc, char **argv)
     CHECK(strstr(pg_errmsg(), "runtime.comm=nccl") != NULL);
     CHECK(pg_comm_create(&bad, MPI_COMM_WORLD, o, "auto", 1) == 0 && !strcmp(bad->ops->name, "mpi"));
     pg_comm_destroy(bad);
+
+    pg_ops dev = *o;
+    dev.name = "cuda"; /* the CPU's memory behind a device backend's name */
+    pg_comm *one = NULL;
+    CHECK(pg_comm_create(&one, MPI_COMM_SELF, &dev, "nccl", 0) == 0);
+    CHECK_MSG(one && !strcmp(one->ops->name, "mpi-staged"), "a one-rank group got '%s'",
+              one ? one->ops->name : "nothing");
+    if (one) pg_comm_destroy(one);
 
     o->free(send), o->free(recv), free(host), free(got);
     int rc = pg_test_summary("test_comm_staged");

@@ -1,8 +1,10 @@
-/* device_cuda.c: finding and choosing this rank's GPU (backend.h). */
+/* device_cuda.c: finding and binding this rank's GPU (cuda.h); the choice
+ * itself is pg_device_choose (device.h), testable without a GPU. */
 #include "runtime/compute/cuda.h"
 
 #include "runtime/base/error.h"
 #include "runtime/compute/cuda/check.h"
+#include "runtime/compute/device.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -20,27 +22,27 @@ int pg_cuda_device_count(char *why, size_t n)
     return count;
 }
 
-int pg_cuda_bind(const char *busid, int local_rank, char *desc, size_t n)
+int pg_cuda_bind(const char *busid, int local_rank, char *desc, size_t n, char *note,
+                 size_t note_n)
 {
     char why[160] = "";
     int count = pg_cuda_device_count(why, sizeof why);
     if (count == 0) return pg_error(PG_EDEVICE, "device cuda: %s", why);
-    int dev = local_rank % count;
-    if (busid && *busid) {
-        if (cudaDeviceGetByPCIBusId(&dev, busid) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return pg_error(PG_EDEVICE,
-                            "device cuda: the placement chose the GPU at PCI bus id %s, but "
-                            "CUDA has no device there (CUDA_VISIBLE_DEVICES?)",
-                            busid);
-        }
+    int found = -1;
+    if (busid && *busid && cudaDeviceGetByPCIBusId(&found, busid) != cudaSuccess) {
+        (void)cudaGetLastError(); /* not sticky */
+        found = -1;
     }
+    int dev = pg_device_choose(busid, found, count, local_rank, note, note_n);
+    if (dev < 0) return dev;
     PG_CUDA_TRY(cudaSetDevice(dev));
     struct cudaDeviceProp prop;
     PG_CUDA_TRY(cudaGetDeviceProperties(&prop, dev));
     char bus[32];
     PG_CUDA_TRY(cudaDeviceGetPCIBusId(bus, (int)sizeof bus, dev));
     snprintf(desc, n, "GPU %d (%s, %s, %s)", dev, prop.name, bus,
-             busid && *busid ? "from the placement plan" : "local rank");
+             !busid || !*busid ? "local rank"
+             : found >= 0      ? "from the placement plan"
+                               : "the only visible GPU");
     return 0;
 }

@@ -11,12 +11,24 @@
 
 #define LN_EPS 1e-5f
 
+/* Blocks for n elements (0 for none); kernels loop over the rest past 2^20. */
 static unsigned blocks_for(size_t n, unsigned threads)
 {
     size_t b = (n + threads - 1) / threads;
-    if (b > (1u << 20)) b = 1u << 20; /* kernels loop over the rest */
-    return b ? (unsigned)b : 1u;
+    return b > (1u << 20) ? 1u << 20 : (unsigned)b;
 }
+
+/* Launch kernel k with `grid` blocks of `block` threads on stream s and check
+ * the launch; nothing at all for an empty grid (zero rows or elements), which
+ * CUDA refuses as an invalid configuration instead of doing nothing. */
+#define LAUNCH(k, grid, block, s, ...)              \
+    do {                                            \
+        unsigned grid_ = (unsigned)(grid);          \
+        if (grid_ > 0) {                            \
+            k<<<grid_, block, 0, s>>>(__VA_ARGS__); \
+            PG_KERNEL_CHECK();                      \
+        }                                           \
+    } while (0)
 
 #define GRID_STRIDE(i, n) \
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
@@ -43,8 +55,7 @@ __global__ void bias_fill_k(float *out, const float *bias, size_t n, int OC)
 void pgk_bias_fill(cudaStream_t s, float *out, const float *bias, int N, int OC)
 {
     size_t n = (size_t)N * OC;
-    bias_fill_k<<<blocks_for(n, 256), 256, 0, s>>>(out, bias, n, OC);
-    PG_KERNEL_CHECK();
+    LAUNCH(bias_fill_k, blocks_for(n, 256), 256, s, out, bias, n, OC);
 }
 
 /* Column reductions: block (32,32), column c = blockIdx.x*32 + tx; thread
@@ -67,8 +78,7 @@ __global__ void colsum_k(float *dst, const float *src, int N, int C)
 
 void pgk_colsum_add(cudaStream_t s, float *dst, const float *src, int N, int C)
 {
-    colsum_k<<<(C + 31) / 32, dim3(32, 32), 0, s>>>(dst, src, N, C);
-    PG_KERNEL_CHECK();
+    LAUNCH(colsum_k, (C + 31) / 32, dim3(32, 32), s, dst, src, N, C);
 }
 
 /* ---- elementwise ---- */
@@ -115,40 +125,34 @@ __global__ void scale_k(float *x, float k, size_t n)
 
 void pgk_relu_forward(cudaStream_t s, float *out, const float *inp, size_t n)
 {
-    relu_forward_k<<<blocks_for(n, 256), 256, 0, s>>>(out, inp, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(relu_forward_k, blocks_for(n, 256), 256, s, out, inp, n);
 }
 
 void pgk_relu_backward(cudaStream_t s, float *dinp, const float *inp, const float *dout, size_t n,
                        float beta)
 {
-    relu_backward_k<<<blocks_for(n, 256), 256, 0, s>>>(dinp, inp, dout, n, beta);
-    PG_KERNEL_CHECK();
+    LAUNCH(relu_backward_k, blocks_for(n, 256), 256, s, dinp, inp, dout, n, beta);
 }
 
 void pgk_gelu_forward(cudaStream_t s, float *out, const float *inp, size_t n)
 {
-    gelu_forward_k<<<blocks_for(n, 256), 256, 0, s>>>(out, inp, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(gelu_forward_k, blocks_for(n, 256), 256, s, out, inp, n);
 }
 
 void pgk_gelu_backward(cudaStream_t s, float *dinp, const float *inp, const float *dout, size_t n,
                        float beta)
 {
-    gelu_backward_k<<<blocks_for(n, 256), 256, 0, s>>>(dinp, inp, dout, n, beta);
-    PG_KERNEL_CHECK();
+    LAUNCH(gelu_backward_k, blocks_for(n, 256), 256, s, dinp, inp, dout, n, beta);
 }
 
 void pgk_add(cudaStream_t s, float *out, const float *a, const float *b, size_t n)
 {
-    add_k<<<blocks_for(n, 256), 256, 0, s>>>(out, a, b, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(add_k, blocks_for(n, 256), 256, s, out, a, b, n);
 }
 
 void pgk_scale(cudaStream_t s, float *x, float k, size_t n)
 {
-    scale_k<<<blocks_for(n, 256), 256, 0, s>>>(x, k, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(scale_k, blocks_for(n, 256), 256, s, x, k, n);
 }
 
 /* ---- LayerNorm: one warp per row, 8 rows per block ---- */
@@ -230,26 +234,23 @@ __global__ void layernorm_backward_weight_k(float *dw, float *db, const float *d
 void pgk_layernorm_forward(cudaStream_t s, float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C)
 {
-    layernorm_forward_k<<<(N + 7) / 8, dim3(32, 8), 0, s>>>(out, mean, rstd, inp, w, b, N, C);
-    PG_KERNEL_CHECK();
+    LAUNCH(layernorm_forward_k, (N + 7) / 8, dim3(32, 8), s, out, mean, rstd, inp, w, b, N, C);
 }
 
 void pgk_layernorm_backward_input(cudaStream_t s, float *dinp, const float *dout,
                                   const float *inp, const float *w, const float *mean,
                                   const float *rstd, int N, int C, float beta)
 {
-    layernorm_backward_input_k<<<(N + 7) / 8, dim3(32, 8), 0, s>>>(dinp, dout, inp, w, mean,
+    LAUNCH(layernorm_backward_input_k, (N + 7) / 8, dim3(32, 8), s, dinp, dout, inp, w, mean,
                                                                     rstd, N, C, beta);
-    PG_KERNEL_CHECK();
 }
 
 void pgk_layernorm_backward_weight(cudaStream_t s, float *dw, float *db, const float *dout,
                                    const float *inp, const float *mean, const float *rstd, int N,
                                    int C)
 {
-    layernorm_backward_weight_k<<<(C + 31) / 32, dim3(32, 32), 0, s>>>(dw, db, dout, inp, mean,
+    LAUNCH(layernorm_backward_weight_k, (C + 31) / 32, dim3(32, 32), s, dw, db, dout, inp, mean,
                                                                         rstd, N, C);
-    PG_KERNEL_CHECK();
 }
 
 /* ---- embedding ---- */
@@ -289,19 +290,16 @@ void pgk_embedding_forward(cudaStream_t s, float *out, const int *tokens, const 
                            const float *wpe, int B, int T, int C)
 {
     size_t n = (size_t)B * T * C;
-    embedding_forward_k<<<blocks_for(n, 256), 256, 0, s>>>(out, tokens, wte, wpe, T, C, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(embedding_forward_k, blocks_for(n, 256), 256, s, out, tokens, wte, wpe, T, C, n);
 }
 
 void pgk_embedding_backward_weight(cudaStream_t s, float *dwte, float *dwpe, const float *dout,
                                    const int *tokens, int B, int T, int C)
 {
     size_t tc = (size_t)T * C;
-    embedding_backward_wpe_k<<<(unsigned)((tc + 255) / 256), 256, 0, s>>>(dwpe, dout, B, T, C);
-    PG_KERNEL_CHECK();
+    LAUNCH(embedding_backward_wpe_k, (unsigned)((tc + 255) / 256), 256, s, dwpe, dout, B, T, C);
     if (!dwte) return;
-    embedding_backward_wte_k<<<(C + 127) / 128, 128, 0, s>>>(dwte, dout, tokens, B * T, C);
-    PG_KERNEL_CHECK();
+    LAUNCH(embedding_backward_wte_k, (C + 127) / 128, 128, s, dwte, dout, tokens, B * T, C);
 }
 
 /* ---- causal softmax: one warp per row ---- */
@@ -341,15 +339,13 @@ __global__ void causal_softmax_backward_k(float *datt, const float *att, int R, 
 
 void pgk_causal_softmax(cudaStream_t s, float *att, int R, int T)
 {
-    causal_softmax_k<<<(R + 7) / 8, dim3(32, 8), 0, s>>>(att, R, T);
-    PG_KERNEL_CHECK();
+    LAUNCH(causal_softmax_k, (R + 7) / 8, dim3(32, 8), s, att, R, T);
 }
 
 void pgk_causal_softmax_backward(cudaStream_t s, float *datt, const float *att, int R, int T,
                                  float scale)
 {
-    causal_softmax_backward_k<<<(R + 7) / 8, dim3(32, 8), 0, s>>>(datt, att, R, T, scale);
-    PG_KERNEL_CHECK();
+    LAUNCH(causal_softmax_backward_k, (R + 7) / 8, dim3(32, 8), s, datt, att, R, T, scale);
 }
 
 /* ---- losses ---- */
@@ -421,32 +417,27 @@ __global__ void xent_backward_k(float *dlogits, const float *probs, const int *l
 void pgk_mse_forward(cudaStream_t s, float *losses, const float *out, const float *target, int N,
                      int D)
 {
-    mse_forward_k<<<(N + 127) / 128, 128, 0, s>>>(losses, out, target, N, D);
-    PG_KERNEL_CHECK();
+    LAUNCH(mse_forward_k, (N + 127) / 128, 128, s, losses, out, target, N, D);
 }
 
 void pgk_mse_backward(cudaStream_t s, float *dout, const float *out, const float *target,
                       float scale, int N, int D)
 {
     size_t n = (size_t)N * D;
-    mse_backward_k<<<blocks_for(n, 256), 256, 0, s>>>(dout, out, target, 2.0f * scale / D, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(mse_backward_k, blocks_for(n, 256), 256, s, dout, out, target, 2.0f * scale / D, n);
 }
 
 void pgk_xent_forward(cudaStream_t s, float *losses, float *probs, const float *logits,
                       const int *labels, int N, int V)
 {
-    if (N <= 0) return;
-    xent_forward_k<<<N, 512, 0, s>>>(losses, probs, logits, labels, V);
-    PG_KERNEL_CHECK();
+    LAUNCH(xent_forward_k, N, 512, s, losses, probs, logits, labels, V);
 }
 
 void pgk_xent_backward(cudaStream_t s, float *dlogits, const float *probs, const int *labels,
                        float scale, int N, int V)
 {
     size_t n = (size_t)N * V;
-    xent_backward_k<<<blocks_for(n, 256), 256, 0, s>>>(dlogits, probs, labels, scale, V, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(xent_backward_k, blocks_for(n, 256), 256, s, dlogits, probs, labels, scale, V, n);
 }
 
 /* ---- optimizer and norm ---- */
@@ -492,20 +483,17 @@ __global__ void sumsq_k(double *part, const float *x, size_t n)
 void pgk_adamw(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float lr,
                float beta1, float beta2, float eps, float wd, float step, float bc2_sqrt)
 {
-    adamw_k<<<blocks_for(n, 256), 256, 0, s>>>(p, g, m, v, n, lr, beta1, beta2, eps, wd, step,
+    LAUNCH(adamw_k, blocks_for(n, 256), 256, s, p, g, m, v, n, lr, beta1, beta2, eps, wd, step,
                                                bc2_sqrt);
-    PG_KERNEL_CHECK();
 }
 
 void pgk_sgd(cudaStream_t s, float *p, const float *g, float *buf, size_t n, float lr, float mu,
              float wd)
 {
-    sgd_k<<<blocks_for(n, 256), 256, 0, s>>>(p, g, buf, n, lr, mu, wd);
-    PG_KERNEL_CHECK();
+    LAUNCH(sgd_k, blocks_for(n, 256), 256, s, p, g, buf, n, lr, mu, wd);
 }
 
 void pgk_sumsq_partials(cudaStream_t s, double *part, const float *x, size_t n)
 {
-    sumsq_k<<<PGK_SUMSQ_BLOCKS, 256, 0, s>>>(part, x, n);
-    PG_KERNEL_CHECK();
+    LAUNCH(sumsq_k, PGK_SUMSQ_BLOCKS, 256, s, part, x, n);
 }

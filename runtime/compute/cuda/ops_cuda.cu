@@ -56,6 +56,7 @@ static void gemm_rm(int ta, int tb, int M, int N, int K, float alpha, const floa
                     int ldc, long long sc, int batch)
 {
     ctx();
+    if (M == 0 || N == 0 || batch == 0) return; /* nothing to compute (zero rows) */
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
     if (batch == 1)
         PG_CUBLAS_CHECK(cublasGemmEx(blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A,
