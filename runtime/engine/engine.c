@@ -2,6 +2,7 @@
 #include "runtime/engine/engine.h"
 
 #include "collectives/buckets.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/error.h"
 #include "runtime/base/range.h"
 #include "runtime/guard/watchdog.h"
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 /* A transfer in flight: a send or receive of one microbatch's activation or
  * gradient. */
@@ -47,7 +47,7 @@ struct pg_engine {
     pg_tied *tied; /* tied embedding copies on this rank (NULL: none) */
     int steps_done;
     int eval_batch;       /* >= 0: forwards read validation batch eval_batch (pg_engine_eval) */
-    int G, M, b; /* global batch, microbatches, samples per microbatch */
+    int G, b; /* global batch, samples per microbatch */
     /* host staging for data and losses */
     float *hx, *htarget, *hlosses;
     int *htokens, *hlabels;
@@ -240,16 +240,34 @@ static int load_batch(pg_engine *e, pg_stage *st, pg_slot *sl, int mb)
 
 /* ---- actions ---- */
 
-static int post(pg_engine *e, int kind, int stage, int mb, float *buf, size_t n, pg_slot *sl)
+/* Post transfer action a (PG_SEND_F, PG_SEND_B, PG_RECV_F, PG_RECV_B): the
+ * one place that knows which buffer each moves. A forward transfer carries the
+ * activations at a stage boundary, a backward one their gradient; a receive
+ * takes (or makes) its microbatch's slot, a send reads the slot its compute
+ * action filled and holds it until the send completes. */
+static int post(pg_engine *e, pg_action a)
 {
-    int peer_stage = (kind == PG_SEND_F || kind == PG_RECV_B) ? stage + 1 : stage - 1;
+    pg_stage *st = local(e, a.stage);
+    int send = a.kind == PG_SEND_F || a.kind == PG_SEND_B;
+    pg_slot *sl = send ? pg_stage_find_slot(st, a.mb) : slot_for(e, a.stage, a.mb);
+    if (!sl) return send ? pg_error(PG_EINVAL, "engine: %s before its compute action",
+                                    pg_action_str(a, (char[32]){0}))
+                        : PG_ENOMEM;
+    size_t rows = (size_t)e->b * e->model->T;
+    size_t n_in = rows * pg_stage_in_width(st), n_out = rows * pg_stage_out_width(st);
+    float *buf = a.kind == PG_RECV_F ? sl->act[0]            /* (b, T, in) */
+                 : a.kind == PG_SEND_F ? sl->act[st->nlayers] /* (b, T, out) */
+                 : a.kind == PG_RECV_B ? sl->grad[st->nlayers] /* (b, T, out) */
+                                       : sl->grad[0];          /* (b, T, in) */
+    size_t n = (a.kind == PG_RECV_F || a.kind == PG_SEND_B) ? n_in : n_out;
+    int peer_stage = (a.kind == PG_SEND_F || a.kind == PG_RECV_B) ? a.stage + 1 : a.stage - 1;
     int peer = e->sched->stage_rank[peer_stage];
-    int tag = tag_of(e, kind, stage, mb);
-    pending p = {.kind = kind, .stage = stage, .mb = mb, .comm = e->pipe, .t_post = pg_now()};
+    int tag = tag_of(e, a.kind, a.stage, a.mb);
+    pending p = {.kind = a.kind, .stage = a.stage, .mb = a.mb, .comm = e->pipe, .t_post = pg_now()};
     pending *q = NULL;
     int rc = push_pending(e, p, &q);
     if (rc) return rc;
-    if (kind == PG_SEND_F || kind == PG_SEND_B) {
+    if (send) {
         q->slot = sl;
         sl->pending_sends++;
         return e->pipe->ops->isend(e->pipe, buf, n, peer, tag, &q->req);
@@ -372,47 +390,52 @@ static void check_finite(pg_engine *e, pg_action a)
         nf_note(e, nf_key(S, a.stage, 1));
 }
 
-/* Sum and max of small double vectors over the world, both in flight at once. */
-static int world_stats(pg_engine *e, double *sum, int nsum, double *max, int nmax)
-{
-    MPI_Request req[2];
-    MPI_Iallreduce(MPI_IN_PLACE, sum, nsum, MPI_DOUBLE, MPI_SUM, e->grid->world, &req[0]);
-    MPI_Iallreduce(MPI_IN_PLACE, max, nmax, MPI_DOUBLE, MPI_MAX, e->grid->world, &req[1]);
-    return pg_wait_mpi(req, 2, e->cfg->runtime.watchdog_s,
-                       "the step-end allreduce (loss, gradient norm) with all ranks");
-}
+/* ---- the step end (PG_OPTIM), in phases ---- */
 
-/* Peak resident memory of this process, MiB. */
-static double peak_rss_mb(void)
+/* Phase 1: the sends still in flight. */
+static int drain_sends(pg_engine *e)
 {
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
-}
-
-static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
-{
-    int rc;
-    pg_watchdog_phase(PG_PHASE_ALLREDUCE);
-    /* sends still in flight, then the gradient buckets (exposed allreduce) */
     while (e->npend > 0) {
         double waited, tw = pg_now();
         pending *p = &e->pend[e->npend - 1];
         int stage = p->stage, mb = p->mb, kind = p->kind;
-        if ((rc = complete(e, e->npend - 1, &waited))) return rc;
+        int rc = complete(e, e->npend - 1, &waited);
+        if (rc) return rc;
         if (waited > 0) pg_trace_span(PG_SPAN_WAIT_SEND, tw, pg_now(), stage, mb, kind);
     }
+    return 0;
+}
+
+/* Phase 2: the gradient allreduce still in flight (its wait is the exposed
+ * communication), then the tied embedding copies' exchange. */
+static int finish_grads(pg_engine *e)
+{
     for (int i = 0; i < e->nlocal; i++) {
         double waited;
-        if (e->buckets[i] &&
-            (rc = pg_buckets_finish(e->buckets[i], e->cfg->runtime.watchdog_s, &waited)))
-            return rc;
-        if (e->buckets[i]) e->exposed_comm += waited;
+        if (!e->buckets[i]) continue;
+        int rc = pg_buckets_finish(e->buckets[i], e->cfg->runtime.watchdog_s, &waited);
+        if (rc) return rc;
+        e->exposed_comm += waited;
     }
-    if ((rc = pg_tied_reduce(e->tied, e->cfg->runtime.watchdog_s))) return rc;
-    /* per-stage gradient sums of squares (replica 0 contributes, gradients
-     * being equal on all replicas after the allreduce), the loss sum (all
-     * last-stage ranks), compute and exposed-communication time; the max of
-     * peak memory */
+    return pg_tied_reduce(e->tied, e->cfg->runtime.watchdog_s);
+}
+
+/* What the step-end allreduce gathers. */
+typedef struct step_sums {
+    double sumsq;            /* squared gradient norm over all stages */
+    double loss, compute, exposed; /* sums over the world */
+    double peak_mb;          /* max over the world */
+    int first_nf;            /* nf_key of the first NaN/Inf over the grid, INT_MAX: none */
+    double t_sync, t_synced; /* the allreduce's start and end on this rank */
+} step_sums;
+
+/* Phase 3: per-stage gradient sums of squares (replica 0 contributes,
+ * gradients being equal on all replicas after the allreduce), the loss sum
+ * (all last-stage ranks), compute and exposed-communication time summed; peak
+ * memory and the first NaN/Inf place (as -nf_key) maxed; sum and max in
+ * flight at once. */
+static int world_sums(pg_engine *e, step_sums *out)
+{
     int S = e->sched->nstages;
     enum { LOSS, COMPUTE, EXPOSED, NSTAT };
     double *v = calloc((size_t)S + NSTAT, sizeof(double));
@@ -424,59 +447,89 @@ static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
     v[S + COMPUTE] = e->compute;
     v[S + EXPOSED] = e->exposed_comm;
     if (!isfinite(e->loss_sum)) nf_note(e, nf_key(S, S - 1, 0)); /* the loss: last forward */
-    /* maxima: peak memory, and -nf_key (the first NaN/Inf place over the grid) */
-    double mx[2] = {peak_rss_mb(), -(double)e->nf_key}, ts = pg_now();
-    rc = world_stats(e, v, S + NSTAT, mx, 2);
-    double tsync = pg_now();
-    pg_trace_span(PG_SPAN_SYNC, ts, tsync, -1, -1, -1);
-    if (rc) {
-        free(v);
-        return rc;
+    double mx[2] = {pg_peak_rss_mb(), -(double)e->nf_key};
+    MPI_Request req[2];
+    out->t_sync = pg_now();
+    MPI_Iallreduce(MPI_IN_PLACE, v, S + NSTAT, MPI_DOUBLE, MPI_SUM, e->grid->world, &req[0]);
+    MPI_Iallreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, e->grid->world, &req[1]);
+    int rc = pg_wait_mpi(req, 2, e->cfg->runtime.watchdog_s,
+                         "the step-end allreduce (loss, gradient norm) with all ranks");
+    out->t_synced = pg_now();
+    pg_trace_span(PG_SPAN_SYNC, out->t_sync, out->t_synced, -1, -1, -1);
+    if (!rc) {
+        out->sumsq = 0.0;
+        out->first_nf = (int)-mx[1];
+        for (int s = 0; s < S; s++) { /* a stage's non-finite gradient: its backward */
+            out->sumsq += v[s];
+            if (!isfinite(v[s]) && nf_key(S, s, 1) < out->first_nf) out->first_nf = nf_key(S, s, 1);
+        }
+        out->loss = v[S + LOSS];
+        out->compute = v[S + COMPUTE];
+        out->exposed = v[S + EXPOSED];
+        out->peak_mb = mx[0];
     }
-    /* bubble: the share of this rank's step, up to the end of the stats
-     * allreduce, it spent waiting on others (blocked receives, then the wait
-     * for the slowest rank in that allreduce), both measured on this rank, so
-     * it lies in [0, 1]; averaged over ranks by a second small allreduce that
-     * runs while the optimizer works */
-    double bubble = tsync > t0 ? (e->recv_wait + (tsync - ts)) / (tsync - t0) : 0.0;
-    MPI_Request breq;
-    MPI_Iallreduce(MPI_IN_PLACE, &bubble, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &breq);
-    double sumsq = 0.0;
-    int first = (int)-mx[1];
-    for (int s = 0; s < S; s++) {
-        sumsq += v[s];
-        if (!isfinite(v[s]) && nf_key(S, s, 1) < first) first = nf_key(S, s, 1);
-    }
-    double norm = sqrt(sumsq), n = e->grid->size;
-    memset(out, 0, sizeof *out);
-    out->loss = v[S + LOSS] / ((double)e->G * e->model->T);
-    out->grad_norm = norm;
-    out->compute_time = v[S + COMPUTE] / n;
-    out->exposed_comm = v[S + EXPOSED] / n;
-    out->peak_mem_mb = mx[0];
     free(v);
+    return rc;
+}
+
+/* The step's statistics from the world sums (all but the timing fields
+ * filled after the optimizer). */
+static void step_stats(const pg_engine *e, const step_sums *w, pg_step_stats *out)
+{
+    int S = e->sched->nstages, first = w->first_nf;
+    double n = e->grid->size;
+    memset(out, 0, sizeof *out);
+    out->loss = w->loss / ((double)e->G * e->model->T);
+    out->grad_norm = sqrt(w->sumsq);
+    out->compute_time = w->compute / n;
+    out->exposed_comm = w->exposed / n;
+    out->peak_mem_mb = w->peak_mb;
     out->lr = pg_optim_lr(e->cfg, e->steps_done);
-    out->nonfinite = !isfinite(norm) || !isfinite(out->loss) || first != INT_MAX;
+    out->nonfinite = !isfinite(out->grad_norm) || !isfinite(out->loss) || first != INT_MAX;
     out->nonfinite_stage = first == INT_MAX ? -1 : first < S ? first : 2 * S - 1 - first;
     out->nonfinite_where = first == INT_MAX ? PG_NF_NORM
                            : first == S - 1 ? PG_NF_LOSS
                            : first < S      ? PG_NF_FORWARD
                                             : PG_NF_BACKWARD;
-    if (!out->nonfinite) {
-        pg_watchdog_phase(PG_PHASE_OPTIMIZER);
-        double to = pg_now();
-        double clip = e->cfg->optim.clip_norm;
-        float scale = (clip > 0 && norm > clip) ? (float)(clip / (norm + 1e-6)) : 1.0f;
-        pg_optim_step(e->optim, out->lr, scale);
-        e->ops->sync();
-        pg_trace_span(PG_SPAN_OPTIMIZER, to, pg_now(), -1, -1, -1);
-    }
+}
+
+/* Phase 4: the update, gradients clipped to optim.clip_norm. */
+static void update(pg_engine *e, const pg_step_stats *st)
+{
+    pg_watchdog_phase(PG_PHASE_OPTIMIZER);
+    double t0 = pg_now(), norm = st->grad_norm, clip = e->cfg->optim.clip_norm;
+    float scale = (clip > 0 && norm > clip) ? (float)(clip / (norm + 1e-6)) : 1.0f;
+    pg_optim_step(e->optim, st->lr, scale);
+    e->ops->sync();
+    pg_trace_span(PG_SPAN_OPTIMIZER, t0, pg_now(), -1, -1, -1);
+}
+
+/* The step end: drain, finish the gradients, gather the statistics, update
+ * unless a NaN/Inf appeared. The bubble is the share of this rank's step, up
+ * to the end of the statistics allreduce, it spent waiting on others (blocked
+ * receives, then the wait for the slowest rank in that allreduce), both
+ * measured on this rank, so it lies in [0, 1]; it is averaged over ranks by a
+ * second small allreduce that runs while the optimizer works. */
+static int finish_step(pg_engine *e, pg_step_stats *out, double t0)
+{
+    pg_watchdog_phase(PG_PHASE_ALLREDUCE);
+    step_sums w = {0};
+    int rc = drain_sends(e);
+    if (!rc) rc = finish_grads(e);
+    if (!rc) rc = world_sums(e, &w);
+    if (rc) return rc;
+    double bubble = w.t_synced > t0
+                        ? (e->recv_wait + (w.t_synced - w.t_sync)) / (w.t_synced - t0) : 0.0;
+    MPI_Request breq;
+    MPI_Iallreduce(MPI_IN_PLACE, &bubble, 1, MPI_DOUBLE, MPI_SUM, e->grid->world, &breq);
+    step_stats(e, &w, out);
+    if (!out->nonfinite) update(e, out);
     if ((rc = pg_wait_mpi(&breq, 1, e->cfg->runtime.watchdog_s, "the bubble allreduce")))
         return rc;
     e->steps_done++;
     out->step = e->steps_done;
     out->step_time = pg_now() - t0;
-    out->bubble = bubble / n;
+    out->bubble = bubble / e->grid->size;
     out->samples_per_s = out->step_time > 0 ? e->G / out->step_time : 0.0;
     return 0;
 }
@@ -487,17 +540,9 @@ static int post_ahead(pg_engine *e, int i)
 {
     int r = e->grid->stage, len = e->sched->len[r];
     const pg_action *acts = e->sched->acts[r];
-    size_t rows = (size_t)e->b * e->model->T;
     for (int j = i + 1; j < len && !pg_act_is_compute(acts[j].kind); j++) {
-        pg_action a = acts[j];
-        if (a.kind != PG_RECV_F && a.kind != PG_RECV_B) continue;
-        pg_stage *st = local(e, a.stage);
-        pg_slot *sl = slot_for(e, a.stage, a.mb);
-        if (!sl) return PG_ENOMEM;
-        int rc = a.kind == PG_RECV_F
-                     ? post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl)
-                     : post(e, a.kind, a.stage, a.mb, sl->grad[st->nlayers],
-                            rows * pg_stage_out_width(st), sl);
+        if (acts[j].kind != PG_RECV_F && acts[j].kind != PG_RECV_B) continue;
+        int rc = post(e, acts[j]);
         if (rc) return rc;
         e->posted[j] = 1;
     }
@@ -529,9 +574,6 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
     memset(e->posted, 0, (size_t)e->sched->len[r]);
     for (int i = 0; i < e->sched->len[r] && !rc; i++) {
         pg_action a = e->sched->acts[r][i];
-        pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
-        size_t rows = (size_t)e->b * e->model->T;
-        pg_slot *sl;
         int nan = pg_watchdog_action(a); /* an injected fault may fire here */
         if (pg_act_is_compute(a.kind) && (rc = post_ahead(e, i))) break;
         if (e->posted[i]) goto next;
@@ -547,25 +589,9 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
             if (!rc) rc = e->hook_rc;
             break;
         case PG_RECV_F:
-            if (!(sl = slot_for(e, a.stage, a.mb))) return PG_ENOMEM;
-            rc = post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl);
-            break;
         case PG_RECV_B:
-            if (!(sl = pg_stage_find_slot(st, a.mb)))
-                return pg_error(PG_EINVAL, "engine: %s before the forward",
-                                pg_action_str(a, (char[32]){0}));
-            rc = post(e, a.kind, a.stage, a.mb, sl->grad[st->nlayers],
-                      rows * pg_stage_out_width(st), sl);
-            break;
         case PG_SEND_F:
-            sl = pg_stage_find_slot(st, a.mb);
-            rc = post(e, a.kind, a.stage, a.mb, sl->act[st->nlayers],
-                      rows * pg_stage_out_width(st), sl);
-            break;
-        case PG_SEND_B:
-            sl = pg_stage_find_slot(st, a.mb);
-            rc = post(e, a.kind, a.stage, a.mb, sl->grad[0], rows * pg_stage_in_width(st), sl);
-            break;
+        case PG_SEND_B: rc = post(e, a); break;
         case PG_REDUCE: rc = do_reduce(e, a.stage); break;
         case PG_OPTIM: rc = finish_step(e, out, t0); break;
         }
@@ -576,7 +602,7 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
         if (!rc && e->last_use[i]) {
             /* nothing later in the step reads this microbatch's slot: free it
              * as soon as its sends have completed */
-            sl = pg_stage_find_slot(st, a.mb);
+            pg_slot *sl = pg_stage_find_slot(local(e, a.stage), a.mb);
             sl->finished = 1;
             maybe_release(e, a.stage, sl);
         }
@@ -593,24 +619,10 @@ int pg_engine_step(pg_engine *e, pg_step_stats *out)
 static int eval_batch(pg_engine *e)
 {
     int r = e->grid->stage, rc = 0;
-    size_t rows = (size_t)e->b * e->model->T;
     for (int i = 0; i < e->sched->len[r] && !rc; i++) {
         pg_action a = e->sched->acts[r][i];
-        pg_stage *st = a.stage >= 0 ? local(e, a.stage) : NULL;
-        pg_slot *sl;
-        switch (a.kind) {
-        case PG_F: rc = do_forward(e, a.stage, a.mb); break;
-        case PG_RECV_F:
-            if (!(sl = slot_for(e, a.stage, a.mb))) return PG_ENOMEM;
-            rc = post(e, a.kind, a.stage, a.mb, sl->act[0], rows * pg_stage_in_width(st), sl);
-            break;
-        case PG_SEND_F:
-            sl = pg_stage_find_slot(st, a.mb);
-            rc = post(e, a.kind, a.stage, a.mb, sl->act[st->nlayers],
-                      rows * pg_stage_out_width(st), sl);
-            break;
-        default: break;
-        }
+        if (a.kind == PG_F) rc = do_forward(e, a.stage, a.mb);
+        else if (a.kind == PG_RECV_F || a.kind == PG_SEND_F) rc = post(e, a);
         if (!rc) rc = progress(e);
     }
     while (!rc && e->npend > 0) rc = complete(e, e->npend - 1, NULL);
@@ -680,7 +692,6 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     e->data = a->data;
     e->G = G;
     e->eval_batch = -1;
-    e->M = M;
     e->b = G / (g->dp * M);
     /* pipeline sends and receives; the stage group's gradient allreduce */
     int rc = pg_comm_create(&e->pipe, g->pipe, a->ops, a->cfg->runtime.comm, 1);

@@ -1,6 +1,7 @@
 /* metrics.c: JSON lines per step (see metrics.h). */
 #include "runtime/engine/metrics.h"
 
+#include "runtime/base/clock.h"
 #include "runtime/base/error.h"
 
 #include <cjson/cJSON.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 struct pg_metrics {
     const pg_run *r;
@@ -44,16 +44,10 @@ int pg_metrics_open(pg_metrics **out, const char *path, const pg_run *r, int *re
     return 0;
 }
 
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
-}
-
 int pg_metrics_step(pg_metrics *m, const pg_step_stats *s)
 {
     const pg_run *r = m->r;
-    double mine = peak_rss_mb();
+    double mine = pg_peak_rss_mb();
     MPI_Request req;
     MPI_Igather(&mine, 1, MPI_DOUBLE, m->peak, 1, MPI_DOUBLE, 0, r->grid->world, &req);
     int rc = pg_wait_mpi(&req, 1, r->cfg.runtime.watchdog_s, "the peak-memory gather (--metrics)");
