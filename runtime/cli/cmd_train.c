@@ -1,6 +1,7 @@
 /* train.c: `pipegrid train`. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "io/checkpoint/checkpoint.h"
+#include "io/checkpoint/weights.h"
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
 #include "runtime/cli/progress.h"
@@ -49,6 +50,10 @@ static void help(FILE *f)
           "      --resume SPEC       continue from a checkpoint, on any grid: latest (the\n"
           "                          newest in checkpoint.dir), auto (latest if there is\n"
           "                          one, else start fresh), a directory, or a file\n"
+          "      --init-from DIR     start from a Hugging Face GPT-2 directory (config.json,\n"
+          "                          model.safetensors): its config sets the model keys\n"
+          "                          (model.ctx may be set smaller), its weights the\n"
+          "                          initial ones; skipped when --resume finds a checkpoint\n"
           "      --print-config      print the effective configuration and exit\n"
           "      --show-placement    print each rank's node, grid cell, GPU, cores, NUMA\n"
           "                          node and NIC, and the predicted communication time\n"
@@ -91,6 +96,7 @@ static void help(FILE *f)
 typedef struct train_args {
     const char *config;
     const char *resume; /* --resume SPEC, or NULL */
+    const char *init_from; /* --init-from DIR (Hugging Face GPT-2), or NULL */
     const char *trace;  /* --trace DIR, or NULL */
     int trace_from, trace_to; /* --trace-steps A-B; 1-INT_MAX by default */
     const char *metrics; /* --metrics FILE, or NULL */
@@ -104,7 +110,7 @@ typedef struct train_args {
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
-           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION, O_TRACE_STEPS };
+           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION, O_TRACE_STEPS, O_INIT };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
         {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
@@ -113,6 +119,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
         {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
         {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
+        {"init-from", required_argument, 0, O_INIT},
         {"trace-steps", required_argument, 0, O_TRACE_STEPS},
         {"metrics", required_argument, 0, O_METRICS}, {"progress", required_argument, 0, O_PROGRESS},
         {"device", required_argument, 0, O_DEVICE},
@@ -135,6 +142,7 @@ static int parse(int argc, char **argv, train_args *a)
         case O_PRINT: a->print_config = 1; continue;
         case O_SHOW: a->show_placement = 1; continue;
         case O_RESUME: a->resume = optarg; continue;
+        case O_INIT: a->init_from = optarg; continue;
         case O_TRACE: a->trace = optarg; continue;
         case O_TRACE_STEPS: {
             int n = 0;
@@ -174,10 +182,12 @@ static int parse(int argc, char **argv, train_args *a)
     return 0;
 }
 
-/* Defaults, then the file, then the command line in order. */
+/* Defaults, then the model of --init-from's config.json, then the file, then
+ * the command line in order. */
 static int configure(pg_config *cfg, const train_args *a)
 {
     int rc = pg_config_init(cfg);
+    if (!rc && a->init_from) rc = pg_hf_config_apply(a->init_from, cfg);
     if (!rc && a->config) rc = pg_config_load_file(cfg, a->config);
     for (int i = 0; i < a->nsets && !rc; i++) rc = pg_config_set(cfg, a->sets[i]);
     if (!rc) rc = pg_config_check(cfg);
@@ -215,6 +225,22 @@ static int finish(int status)
     pg_watchdog_stop();
     MPI_Finalize();
     return status;
+}
+
+/* --init-from DIR: every rank reads the Hugging Face weights and keeps those
+ * of its stages (collective; agreed result). */
+static int init_from(pg_run *r, const char *dir, int *reporter)
+{
+    pg_weights w;
+    int rc = pg_weights_from_hf(&w, dir, &r->cfg);
+    if (!rc) {
+        for (int i = 0; i < pg_engine_nstages(r->engine); i++)
+            pg_weights_to_stage(&w, pg_engine_stage(r->engine, i));
+        pg_weights_free(&w);
+    }
+    if ((rc = pg_agree(r->grid->world, rc, reporter))) return rc;
+    if (r->grid->rank == 0) printf("initialised from %s (Hugging Face GPT-2)\n", dir);
+    return 0;
 }
 
 /* --resume: find the checkpoint and load it (collective; agreed result). */
@@ -411,6 +437,12 @@ int pg_cmd_train(int argc, char **argv)
     pg_watchdog_coords(r->grid->stage, r->grid->replica);
     if (a.resume && (rc = resume(r, a.resume))) {
         if (rank == 0) pg_cli_error(pg_errmsg());
+        pg_run_free(r);
+        return finish(PG_EXIT_FAIL);
+    }
+    /* a resumed run continues its checkpoint; --init-from starts a fresh one */
+    if (a.init_from && pg_engine_steps_done(r->engine) == 0 && (rc = init_from(r, a.init_from, &reporter))) {
+        if (reporter) pg_cli_error(pg_errmsg());
         pg_run_free(r);
         return finish(PG_EXIT_FAIL);
     }

@@ -18,6 +18,7 @@ static void usage(FILE *f)
           "             token dataset for a GPT\n"
           "  ckpt       inspect or verify an HDF5 checkpoint (no MPI needed)\n"
           "  trace      summarize or draw a trace of 'train --trace DIR' (no MPI needed)\n"
+          "  export     a gpt checkpoint as a Hugging Face GPT-2 directory (no MPI needed)\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in job (a small GPT)\n"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "prep")) return pg_cmd_prep(argc - 1, argv + 1);
     if (!strcmp(cmd, "ckpt")) return pg_cmd_ckpt(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace")) return pg_cmd_trace(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return pg_cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "pipegrid: error: unknown command '%s' (try 'pipegrid --help')\n", cmd);
     return PG_EXIT_USAGE;
 }

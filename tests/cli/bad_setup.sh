@@ -8,6 +8,8 @@
 #   ckpt_*.h5     copies of it, each damaged one way (tests/support/ckpt_tamper.c)
 #   nolatest/     a directory without `latest`; badlatest/ whose `latest`
 #                 names a missing file
+#   hf_*/         Hugging Face GPT-2 directories (train --init-from), each broken
+#                 one way (hf_good/ is not)
 #   tok/          token files for `prep --from` (llm.c/nanoGPT .bin, numpy .npy),
 #                 each broken one way, and good ones with an out-of-range id
 set -eu
@@ -72,6 +74,46 @@ np.save(os.path.join(d, "big_id.npy"), tok.astype("<i4"))
 raw = open(os.path.join(d, "big_id.npy"), "rb").read()
 w("cut.npy", raw[:-3])                                       # data shorter than its shape
 w("version.npy", raw[:6] + b"\x09\x00" + raw[8:])           # format version 9
+PY
+
+"$PG_PYTHON" - "$out" <<'PY'
+import json, os, shutil, sys
+import numpy as np
+from safetensors.numpy import save_file
+d = sys.argv[1]
+V, P, C = 256, 8, 8
+cfg = {"model_type": "gpt2", "vocab_size": V, "n_positions": P, "n_embd": C, "n_layer": 2,
+       "n_head": 2}
+t = {"transformer.wte.weight": (V, C), "transformer.wpe.weight": (P, C),
+     "transformer.ln_f.weight": (C,), "transformer.ln_f.bias": (C,)}
+for n, s in [("ln_1.weight", (C,)), ("ln_1.bias", (C,)), ("attn.c_attn.weight", (C, 3 * C)),
+             ("attn.c_attn.bias", (3 * C,)), ("attn.c_proj.weight", (C, C)),
+             ("attn.c_proj.bias", (C,)), ("ln_2.weight", (C,)), ("ln_2.bias", (C,)),
+             ("mlp.c_fc.weight", (C, 4 * C)), ("mlp.c_fc.bias", (4 * C,)),
+             ("mlp.c_proj.weight", (4 * C, C)), ("mlp.c_proj.bias", (C,))]:
+    t["transformer.h.0." + n] = t["transformer.h.1." + n] = s
+def make(name, config=cfg, tensors=None, drop=None):
+    p = os.path.join(d, name)
+    os.makedirs(p)
+    json.dump(config, open(os.path.join(p, "config.json"), "w"))
+    ts = {k: np.zeros(s, "<f4") for k, s in t.items() if k != drop}
+    ts.update(tensors or {})
+    save_file(ts, os.path.join(p, "model.safetensors"), metadata={"format": "pt"})
+    return p
+make("hf_good")
+make("hf_relu", dict(cfg, activation_function="relu"))
+make("hf_eps", dict(cfg, layer_norm_epsilon=1e-6))
+make("hf_llama", dict(cfg, model_type="llama"))
+make("hf_inner", dict(cfg, n_inner=3 * C))
+make("hf_missing_tensor", drop="transformer.h.0.mlp.c_fc.weight")
+make("hf_shape", tensors={"transformer.h.0.attn.c_attn.weight": np.zeros((3 * C, C), "<f4")})
+make("hf_f16", tensors={"transformer.wte.weight": np.zeros((V, C), "<f2")})
+p = make("hf_no_weights"); os.remove(os.path.join(p, "model.safetensors"))
+p = make("hf_no_config"); os.remove(os.path.join(p, "config.json"))
+p = make("hf_bad_json"); open(os.path.join(p, "config.json"), "w").write('{"model_type": "gpt2",')
+p = make("hf_truncated")
+f = os.path.join(p, "model.safetensors"); data = open(f, "rb").read(); open(f, "wb").write(data[:40])
+p = make("hf_text_weights"); open(os.path.join(p, "model.safetensors"), "w").write("not tensors\n")
 PY
 
 echo "ok: bad inputs in $out"
