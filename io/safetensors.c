@@ -1,5 +1,6 @@
 /* safetensors.c: .safetensors reading and writing (see safetensors.h), with
  * cJSON for the header. */
+#define _GNU_SOURCE
 #include "io/safetensors.h"
 
 #include "runtime/base/error.h"
