@@ -12,7 +12,7 @@
 struct pg_dataset {
     char path[1024];
     hid_t file, tokens, space;
-    int64_t n, vocab;
+    int64_t n, vocab, text_bytes;
     char tokenizer[64];
 };
 
@@ -152,6 +152,8 @@ int pg_dataset_open(pg_dataset **out, const char *path)
     }
     if (read_str_attr(d->tokens, "tokenizer", d->tokenizer, sizeof d->tokenizer))
         snprintf(d->tokenizer, sizeof d->tokenizer, "unknown");
+    if (read_int_attr(d->tokens, "text_bytes", &d->text_bytes))
+        d->text_bytes = strcmp(d->tokenizer, "bytes") ? -1 : d->n;
     *out = d;
     return 0;
 }
@@ -169,6 +171,58 @@ int64_t pg_dataset_ntokens(const pg_dataset *d) { return d->n; }
 int64_t pg_dataset_vocab(const pg_dataset *d) { return d->vocab; }
 const char *pg_dataset_tokenizer(const pg_dataset *d) { return d->tokenizer; }
 const char *pg_dataset_path(const pg_dataset *d) { return d->path; }
+int64_t pg_dataset_text_bytes(const pg_dataset *d) { return d->text_bytes; }
+
+int pg_dataset_tokenizer_json(const pg_dataset *d, char **json)
+{
+    *json = NULL;
+    hid_t ds = H5Lexists(d->file, "tokenizer_json", H5P_DEFAULT) > 0
+                   ? H5Dopen2(d->file, "tokenizer_json", H5P_DEFAULT)
+                   : -1;
+    if (ds < 0) return pg_error(PG_EFORMAT, "%s: no dataset /tokenizer_json (tokenizer %s)",
+                                d->path, d->tokenizer);
+    hid_t ty = H5Dget_type(ds), mem = H5Tcopy(H5T_C_S1);
+    int ok = H5Tget_class(ty) == H5T_STRING && !H5Tis_variable_str(ty);
+    size_t len = ok ? H5Tget_size(ty) : 0;
+    if (ok && len < (1u << 30) && (*json = calloc(1, len + 1))) {
+        H5Tset_size(mem, len);
+        ok = H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, *json) >= 0;
+    } else {
+        ok = 0;
+    }
+    H5Tclose(mem);
+    H5Tclose(ty);
+    H5Dclose(ds);
+    if (!ok) {
+        free(*json);
+        *json = NULL;
+        return pg_error(PG_EFORMAT, "%s: /tokenizer_json: expected a fixed-length string",
+                        d->path);
+    }
+    return 0;
+}
+
+int pg_dataset_add_bpe(const char *path, const char *json, int64_t text_bytes)
+{
+    quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return pg_error(PG_EIO, "%s: cannot reopen the dataset", path);
+    hid_t str = H5Tcopy(H5T_C_S1), sc = H5Screate(H5S_SCALAR);
+    H5Tset_size(str, strlen(json) + 1);
+    hid_t ds = H5Dcreate2(f, "tokenizer_json", str, sc, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = ds >= 0 ? H5Dwrite(ds, str, H5S_ALL, H5S_ALL, H5P_DEFAULT, json) : -1;
+    if (ds >= 0) H5Dclose(ds);
+    hid_t tok = H5Dopen2(f, "tokens", H5P_DEFAULT);
+    hid_t a = tok >= 0 ? H5Acreate2(tok, "text_bytes", H5T_STD_I64LE, sc, H5P_DEFAULT, H5P_DEFAULT)
+                       : -1;
+    if (st >= 0) st = a >= 0 ? H5Awrite(a, H5T_NATIVE_INT64, &text_bytes) : -1;
+    if (a >= 0) H5Aclose(a);
+    if (tok >= 0) H5Dclose(tok);
+    H5Sclose(sc);
+    H5Tclose(str);
+    if (H5Fclose(f) < 0) st = -1;
+    return st < 0 ? pg_error(PG_EIO, "%s: cannot write the tokenizer", path) : 0;
+}
 
 int pg_dataset_read(pg_dataset *d, int64_t first, int64_t count, int32_t *tokens)
 {

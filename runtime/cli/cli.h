@@ -21,6 +21,7 @@ int pg_cmd_prep(int argc, char **argv);
 int pg_cmd_ckpt(int argc, char **argv);
 int pg_cmd_trace(int argc, char **argv);
 int pg_cmd_export(int argc, char **argv);
+int pg_cmd_sample(int argc, char **argv);
 
 /* Print "pipegrid: error: <msg>" on stderr. */
 void pg_cli_error(const char *msg);

@@ -1,6 +1,7 @@
 /* cmd_prep.c: `pipegrid prep`: text, or a token file of another tool
  * (io/tokfile.h), -> HDF5 token dataset (io/dataset.h), and checking an
  * existing dataset. */
+#include "io/bpe.h"
 #include "io/corpus.h"
 #include "io/dataset.h"
 #include "io/tokfile.h"
@@ -33,7 +34,11 @@ static void help(FILE *f)
           "                      llm.c .bin (256-int32 header), nanoGPT .bin (raw\n"
           "                      uint16) or numpy .npy (1-D uint16 or int32); needs\n"
           "                      --vocab (e.g. 50257 for GPT-2's tokenizer)\n"
-          "      --vocab V       vocabulary size recorded in the dataset (default 256);\n"
+          "      --tokenizer FILE  encode the text with a byte-level BPE tokenizer saved by\n"
+          "                      Hugging Face tokenizers (tokenizer.json; tools/bpe_train.py\n"
+          "                      trains one); the dataset stores it (tokenizer bpe)\n"
+          "      --vocab V       vocabulary size recorded in the dataset (default 256, or\n"
+          "                      the tokenizer's);\n"
           "                      a token id >= V is refused\n"
           "      --check FILE    read a dataset, validate its layout and every token\n"
           "                      (against --vocab too when given), print its summary\n"
@@ -43,6 +48,7 @@ static void help(FILE *f)
           "  pipegrid prep --default -o data/corpus.h5\n"
           "  pipegrid prep book1.txt book2.txt -o books.h5\n"
           "  pipegrid prep --from train.bin --vocab 50257 -o owt.h5\n"
+          "  pipegrid prep --default --tokenizer tokenizer.json -o bpe.h5\n"
           "  pipegrid prep --check books.h5 --vocab 256\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2 --set data.path=books.h5\n",
           f);
@@ -137,15 +143,57 @@ static int from_tokens(const char *from, const char *out, long vocab)
     return PG_EXIT_OK;
 }
 
+static int read_text(const char *path, char **text)
+{
+    *text = NULL;
+    int32_t *t;
+    int64_t n;
+    int rc = pg_corpus_read_bytes(path, &t, &n);
+    if (rc) return rc;
+    if (!(*text = malloc((size_t)n + 1))) rc = pg_error(PG_ENOMEM, "prep: out of memory");
+    for (int64_t i = 0; i < n && !rc; i++) (*text)[i] = (char)t[i];
+    if (!rc) (*text)[n] = '\0';
+    free(t);
+    return rc;
+}
+
+/* Replace the byte tokens of each document with its BPE ids (docs[] is
+ * updated to the new offsets). `where` names the input in messages. */
+static int bpe_encode(const pg_bpe *b, const char *where, char **files, int32_t **tokens,
+                      int64_t *n, int64_t *docs, int64_t ndocs)
+{
+    int32_t *ids = NULL;
+    int64_t count = 0, cap = 0;
+    int rc = 0;
+    unsigned char *buf = malloc((size_t)*n + 1);
+    if (!buf) return pg_error(PG_ENOMEM, "prep: out of memory");
+    for (int64_t d = 0; d < ndocs && !rc; d++) {
+        int64_t lo = docs[d], hi = d + 1 < ndocs ? docs[d + 1] : *n;
+        for (int64_t i = lo; i < hi; i++) buf[i - lo] = (unsigned char)(*tokens)[i];
+        docs[d] = count;
+        if ((rc = pg_bpe_encode(b, buf, (size_t)(hi - lo), &ids, &count, &cap))) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", pg_errmsg());
+            rc = pg_error(rc, "%s: %s", where ? where : files[d], why);
+        }
+    }
+    free(buf);
+    free(*tokens);
+    *tokens = ids;
+    *n = count;
+    return rc;
+}
+
 int pg_cmd_prep(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"default", no_argument, 0, 'd'},
         {"vocab", required_argument, 0, 'v'},  {"check", required_argument, 0, 'c'},
         {"from", required_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
+        {"tokenizer", required_argument, 0, 't'},
         {0, 0, 0, 0},
     };
-    const char *out = NULL, *checked = NULL, *from = NULL;
+    const char *out = NULL, *checked = NULL, *from = NULL, *tokenizer = NULL;
     int use_default = 0;
     long vocab = 0;
     optind = 1;
@@ -158,6 +206,7 @@ int pg_cmd_prep(int argc, char **argv)
         case 'd': use_default = 1; break;
         case 'c': checked = optarg; break;
         case 'f': from = optarg; break;
+        case 't': tokenizer = optarg; break;
         case 'v':
             vocab = strtol(optarg, &end, 10);
             if (*end || end == optarg || vocab < 1 || vocab > (1L << 24)) {
@@ -187,7 +236,7 @@ int pg_cmd_prep(int argc, char **argv)
         return PG_EXIT_OK;
     }
     if (from) {
-        if (!out || nfiles || use_default || !vocab) {
+        if (!out || nfiles || use_default || !vocab || tokenizer) {
             fprintf(stderr, "pipegrid: error: prep --from FILE needs -o OUT.h5 and --vocab V "
                             "(the vocabulary of the tokenizer that wrote FILE), and no text "
                             "files or --default (see pipegrid prep --help)\n");
@@ -200,17 +249,35 @@ int pg_cmd_prep(int argc, char **argv)
                         "--default (see pipegrid prep --help)\n");
         return PG_EXIT_USAGE;
     }
-    if (!vocab) vocab = 256;
     int32_t *tokens = NULL;
-    int64_t n = 0, *docs = NULL, ndocs = use_default ? 0 : nfiles;
+    int64_t n = 0, *docs = NULL, ndocs = use_default ? 0 : nfiles, nbytes = 0;
+    char *json = NULL;
+    pg_bpe *bpe = NULL;
     int rc = use_default ? pg_corpus_default(&tokens, &n, &docs, &ndocs)
                          : read_files(argv + optind, nfiles, &tokens, &n, &docs);
     if (!rc && n == 0) rc = pg_error(PG_EINVAL, "prep: the input has no bytes");
-    if (!rc) rc = pg_dataset_write(out, tokens, n, vocab, "bytes", docs, ndocs);
+    nbytes = n;
+    if (!rc && tokenizer) rc = read_text(tokenizer, &json);
+    if (!rc && tokenizer) rc = pg_bpe_from_json(&bpe, json, tokenizer);
+    if (!rc && bpe) {
+        if (vocab && vocab < pg_bpe_vocab(bpe))
+            rc = pg_error(PG_EINVAL, "--vocab %ld is smaller than the tokenizer's vocabulary of %d",
+                          vocab, pg_bpe_vocab(bpe));
+        if (!vocab) vocab = pg_bpe_vocab(bpe);
+        if (!rc) rc = bpe_encode(bpe, use_default ? PG_CORPUS_DIR : NULL, argv + optind, &tokens,
+                                 &n, docs, ndocs);
+    }
+    if (!vocab) vocab = 256;
+    const char *kind = bpe ? "bpe" : "bytes";
+    if (!rc) rc = pg_dataset_write(out, tokens, n, vocab, kind, docs, ndocs);
+    if (!rc && bpe) rc = pg_dataset_add_bpe(out, json, nbytes);
     if (!rc)
-        printf("wrote %s: %lld tokens in %lld documents, vocab_size %ld, tokenizer bytes, "
-               "unigram entropy %.4f nats/token\n",
-               out, (long long)n, (long long)ndocs, vocab, unigram_entropy(tokens, n, vocab));
+        printf("wrote %s: %lld tokens in %lld documents (%lld bytes, %.2f bytes per token), "
+               "vocab_size %ld, tokenizer %s, unigram entropy %.4f nats/token\n",
+               out, (long long)n, (long long)ndocs, (long long)nbytes, (double)nbytes / n, vocab,
+               kind, unigram_entropy(tokens, n, vocab));
+    pg_bpe_free(bpe);
+    free(json);
     free(tokens);
     free(docs);
     if (rc) {

@@ -17,6 +17,7 @@
 #include <cblas.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <mpi.h>
 #include <sched.h>
 #include <stdio.h>
@@ -280,8 +281,12 @@ static int eval_maybe(pg_run *r, int step, pg_progress *p)
     pg_trace_span(PG_SPAN_EVAL, t0, pg_now(), -1, -1, -1);
     if (!rc && r->grid->rank == 0) {
         pg_progress_clear(p);
-        printf("eval  %5d/%d | val loss %.6f | %d batches of %d samples\n", step, c->train.steps,
-               loss, c->train.eval_batches, c->train.batch_size);
+        char bpb[48] = "";
+        if (r->data->bytes_per_token > 0) /* nats/token -> bits/byte */
+            snprintf(bpb, sizeof bpb, " (%.4f bits/byte)",
+                     loss / log(2.0) / r->data->bytes_per_token);
+        printf("eval  %5d/%d | val loss %.6f%s | %d batches of %d samples\n", step,
+               c->train.steps, loss, bpb, c->train.eval_batches, c->train.batch_size);
         fflush(stdout);
     }
     return rc;

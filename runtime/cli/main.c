@@ -19,6 +19,7 @@ static void usage(FILE *f)
           "  ckpt       inspect or verify an HDF5 checkpoint (no MPI needed)\n"
           "  trace      summarize or draw a trace of 'train --trace DIR' (no MPI needed)\n"
           "  export     a gpt checkpoint as a Hugging Face GPT-2 directory (no MPI needed)\n"
+          "  sample     generate text from a gpt checkpoint (one process, KV cache)\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in job (a small GPT)\n"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "ckpt")) return pg_cmd_ckpt(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace")) return pg_cmd_trace(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return pg_cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return pg_cmd_sample(argc - 1, argv + 1);
     fprintf(stderr, "pipegrid: error: unknown command '%s' (try 'pipegrid --help')\n", cmd);
     return PG_EXIT_USAGE;
 }

@@ -24,6 +24,8 @@ struct pg_data {
     int split;           /* 0: training samples, 1: validation samples (set by the
                             caller; only sources with val_samples > 0 have them) */
     int64_t val_samples; /* distinct validation samples (0: no validation split) */
+    double bytes_per_token; /* text bytes per token over the dataset (1 for byte-level,
+                               about 3 for a BPE), for bits per byte; 0 when unknown */
 };
 
 /* A fixed random teacher network (input -> tanh hidden -> outputs) labels

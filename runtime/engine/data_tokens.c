@@ -105,12 +105,15 @@ int pg_data_tokens_create(pg_data **out, const pg_config *c, const pg_model *m)
         if ((rc = pg_dataset_open(&s->ds, c->data.path))) goto fail;
         n = pg_dataset_ntokens(s->ds);
         vocab = pg_dataset_vocab(s->ds);
+        int64_t bytes = pg_dataset_text_bytes(s->ds);
+        s->base.bytes_per_token = bytes > 0 ? (double)bytes / (double)n : 0.0;
         snprintf(s->where, sizeof s->where, "%s:/tokens", c->data.path);
     } else {
         int64_t *docs, ndocs;
         if ((rc = pg_corpus_default(&s->mem, &n, &docs, &ndocs))) goto fail;
         free(docs);
         vocab = 256;
+        s->base.bytes_per_token = 1.0;
         snprintf(s->where, sizeof s->where, "the built-in corpus (%s)", PG_CORPUS_DIR);
     }
     if (vocab > m->input_width) {

@@ -10,6 +10,8 @@
 #                 names a missing file
 #   hf_*/         Hugging Face GPT-2 directories (train --init-from), each broken
 #                 one way (hf_good/ is not)
+#   bpe/          tokenizer.json files (prep --tokenizer), each broken one way,
+#                 and a text that is not UTF-8
 #   tok/          token files for `prep --from` (llm.c/nanoGPT .bin, numpy .npy),
 #                 each broken one way, and good ones with an out-of-range id
 set -eu
@@ -114,6 +116,34 @@ p = make("hf_bad_json"); open(os.path.join(p, "config.json"), "w").write('{"mode
 p = make("hf_truncated")
 f = os.path.join(p, "model.safetensors"); data = open(f, "rb").read(); open(f, "wb").write(data[:40])
 p = make("hf_text_weights"); open(os.path.join(p, "model.safetensors"), "w").write("not tensors\n")
+PY
+
+mkdir -p "$out/bpe"
+"$PG_PYTHON" - "$out/bpe" <<'PY'
+import copy, json, os, sys
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+d = sys.argv[1]
+tok = Tokenizer(models.BPE())
+tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+tok.decoder = decoders.ByteLevel()
+tok.train_from_iterator(["the licensee the license the"] * 20, trainers.BpeTrainer(
+    vocab_size=270, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+good = json.loads(tok.to_str())
+def w(name, j):
+    with open(os.path.join(d, name), "w") as f:
+        f.write(j if isinstance(j, str) else json.dumps(j))
+def broken(name, change):
+    j = copy.deepcopy(good); change(j); w(name, j)
+w("good.json", good)
+w("not_json.json", '{"model": {"type": "BPE",')
+broken("wordpiece.json", lambda j: j["model"].update(type="WordPiece"))
+broken("bad_merge.json", lambda j: j["model"]["merges"].insert(0, ["zz", "qq"]))
+broken("no_byte.json", lambda j: j["model"]["vocab"].update(ZZZQ=j["model"]["vocab"].pop("A")))
+broken("normalizer.json", lambda j: j.update(normalizer={"type": "NFC"}))
+broken("whitespace.json", lambda j: j.update(pre_tokenizer={"type": "Whitespace"}))
+broken("added.json", lambda j: j.update(added_tokens=[{"id": 270, "content": "<eos>"}]))
+broken("dropout.json", lambda j: j["model"].update(dropout=0.1))
+open(os.path.join(d, "latin1.txt"), "wb").write(b"caf\xe9 latin-1, not UTF-8\n")
 PY
 
 echo "ok: bad inputs in $out"

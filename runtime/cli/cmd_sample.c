@@ -1,0 +1,256 @@
+/* cmd_sample.c: `pipegrid sample SRC`: text from a gpt checkpoint (or a
+ * Hugging Face GPT-2 directory) on one process, token by token with a KV cache
+ * (runtime/model/generate.h). The tokenizer is the one the checkpoint's
+ * dataset records (byte-level or BPE, io/bpe.h), or --tokenizer's. */
+#include "io/bpe.h"
+#include "io/checkpoint/checkpoint.h"
+#include "io/dataset.h"
+#include "io/checkpoint/weights.h"
+#include "runtime/base/clock.h"
+#include "runtime/base/error.h"
+#include "runtime/base/rng.h"
+#include "runtime/cli/cli.h"
+#include "runtime/compute/ops.h"
+#include "runtime/model/generate.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void help(FILE *f)
+{
+    fputs("usage: pipegrid sample SRC [options]\n"
+          "\n"
+          "Generate text with a gpt: SRC is a checkpoint (a file, or a checkpoint\n"
+          "directory: the file its `latest` names) or a Hugging Face GPT-2 directory\n"
+          "(config.json, model.safetensors). One process, CPU; each new token reuses the\n"
+          "keys and values of the earlier ones (KV cache). Tokens: a checkpoint's dataset\n"
+          "(data.path) names its tokenizer: a BPE dataset holds its tokenizer.json, and\n"
+          "byte-level data (the built-in corpus) takes the prompt's bytes as tokens and\n"
+          "prints tokens as bytes. The same SRC, prompt, options and seed give the same text.\n"
+          "When the context (model.ctx) is full, generation continues from the last\n"
+          "half of it.\n"
+          "\n"
+          "options:\n"
+          "  -p, --prompt TEXT       the text to continue (default: a newline)\n"
+          "  -n, --tokens N          tokens to generate (default 200)\n"
+          "  -t, --temperature T     softmax temperature; 0 = always the most likely\n"
+          "                          token (default 0.8)\n"
+          "  -k, --top-k K           draw among the K most likely tokens; 0 = all\n"
+          "                          (default 40)\n"
+          "  -s, --seed S            seed of the draws (default 1)\n"
+          "      --tokenizer FILE    a Hugging Face tokenizer.json (byte-level BPE) instead\n"
+          "                          of the dataset's\n"
+          "  -h, --help              this text\n"
+          "\n"
+          "examples:\n"
+          "  pipegrid sample checkpoints --prompt 'The licensee ' -n 300\n"
+          "  pipegrid sample gpt2-mine --temperature 0\n",
+          f);
+}
+
+static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return pg_error(PG_EINVAL, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+/* The weights of SRC: a Hugging Face directory when it has config.json, else
+ * a checkpoint. */
+static int load(const char *src, pg_weights *w)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/config.json", src);
+    if (!stat(path, &st)) {
+        pg_config cfg;
+        int rc = pg_config_init(&cfg);
+        if (!rc) rc = pg_hf_config_apply(src, &cfg);
+        return rc ? rc : pg_weights_from_hf(w, src, &cfg);
+    }
+    int rc = pg_ckpt_resolve(src, ".", path, sizeof path);
+    if (!rc) rc = pg_weights_from_ckpt(w, path);
+    if (!rc && strcmp(w->cfg.model.type, "gpt")) {
+        rc = pg_error(PG_EINVAL, "%s: sample needs a gpt, the checkpoint's model is "
+                                 "model.type=%s", path, w->cfg.model.type);
+        pg_weights_free(w);
+    }
+    return rc;
+}
+
+typedef struct sample_args {
+    const char *src, *prompt, *tokenizer;
+    double n, temperature, top_k, seed;
+} sample_args;
+
+/* The BPE tokenizer to use, or NULL for bytes: --tokenizer, else the one the
+ * checkpoint's dataset stores. */
+static int tokenizer_of(const sample_args *a, const pg_weights *w, pg_bpe **b)
+{
+    *b = NULL;
+    if (a->tokenizer) return pg_bpe_load(b, a->tokenizer);
+    if (!w->cfg.data.path[0] || strcmp(w->cfg.data.source, "teacher") == 0) return 0;
+    pg_dataset *d;
+    int rc = pg_dataset_open(&d, w->cfg.data.path);
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", pg_errmsg());
+        return pg_error(rc, "the checkpoint's dataset names the tokenizer: %s (or give "
+                            "--tokenizer)", why);
+    }
+    const char *kind = pg_dataset_tokenizer(d);
+    char *json = NULL;
+    if (!strcmp(kind, "bpe")) {
+        rc = pg_dataset_tokenizer_json(d, &json);
+        if (!rc) rc = pg_bpe_from_json(b, json, w->cfg.data.path);
+    } else if (strcmp(kind, "bytes")) {
+        rc = pg_error(PG_EINVAL, "%s: tokenizer '%s': sample can neither encode a prompt nor "
+                                 "decode tokens with it (give --tokenizer)",
+                      w->cfg.data.path, kind);
+    }
+    free(json);
+    pg_dataset_close(d);
+    return rc;
+}
+
+static void put_token(const pg_bpe *b, int t)
+{
+    size_t len;
+    const unsigned char *s = b ? pg_bpe_bytes(b, t, &len) : NULL;
+    if (s) fwrite(s, 1, len, stdout);
+    else if (!b && t < 256) putchar(t);
+    else printf("<%d>", t);
+}
+
+static int generate(const sample_args *a)
+{
+    pg_weights w;
+    int rc = load(a->src, &w);
+    if (rc) return rc;
+    const pg_model *m = w.m;
+    int V = w.cfg.model.vocab, T = w.cfg.model.ctx, n = (int)a->n;
+    size_t plen = strlen(a->prompt);
+    pg_stage *st = NULL;
+    pg_gen *g = NULL;
+    pg_bpe *bpe = NULL;
+    int32_t *pids = NULL;
+    int64_t np = 0, pcap = 0;
+    int *hist = NULL;
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    if (!logits) rc = pg_error(PG_ENOMEM, "sample: out of memory");
+    if (!rc) rc = tokenizer_of(a, &w, &bpe);
+    if (!rc && bpe) {
+        rc = pg_bpe_encode(bpe, (const unsigned char *)a->prompt, plen, &pids, &np, &pcap);
+        if (rc) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", pg_errmsg());
+            rc = pg_error(rc, "--prompt: %s", why);
+        }
+        plen = (size_t)np;
+    }
+    if (!rc && !(hist = malloc(sizeof(int) * (plen + (size_t)n + 1))))
+        rc = pg_error(PG_ENOMEM, "sample: out of memory");
+    for (size_t i = 0; i < plen && !rc; i++) {
+        hist[i] = bpe ? pids[i] : (unsigned char)a->prompt[i];
+        if (hist[i] >= V)
+            rc = pg_error(PG_EINVAL, "--prompt: token %d at %zu is outside the model's "
+                                     "vocabulary of %d", hist[i], i, V);
+    }
+    if (!rc) rc = pg_stage_create(&st, m, 0, 1, 0, m->nlayers - 1, pg_ops_cpu(), 0);
+    if (!rc) {
+        pg_weights_to_stage(&w, st);
+        rc = pg_gen_create(&g, st);
+    }
+    if (rc) goto out;
+    pg_rng r;
+    pg_rng_init(&r, (uint64_t)a->seed, 0x73616d706c65ull /* "sample" */, 0);
+    int len = (int)plen, fed = 0;
+    /* the prompt, then one token at a time; keep the last T-1 prompt tokens */
+    if (len > T - 1) fed = len - (T - 1);
+    for (int i = 0; i < len; i++) put_token(bpe, hist[i]);
+    fflush(stdout);
+    double t0 = pg_now(), t_first = 0.0;
+    for (int k = 0; k < n && !rc; k++) {
+        if (pg_gen_pos(g) == T) { /* full: continue from the last half */
+            pg_gen_reset(g);
+            fed = len - T / 2;
+        }
+        while (fed < len && !rc) rc = pg_gen_feed(g, hist[fed++], logits);
+        if (rc) break;
+        if (k == 0) t_first = pg_now();
+        int next = pg_gen_pick(g, logits, a->temperature, (int)a->top_k, pg_rng_uniform(&r));
+        hist[len++] = next;
+        put_token(bpe, next);
+        if (next == '\n') fflush(stdout);
+    }
+    putchar('\n');
+    fflush(stdout);
+    if (!rc)
+        fprintf(stderr, "sample: %d tokens after a %zu-token prompt in %.3f s (%.2f ms per "
+                        "token after the prompt; KV cache, ctx %d), seed %.0f\n",
+                n, plen, pg_now() - t0, n > 1 ? (pg_now() - t_first) * 1e3 / (n - 1) : 0.0, T,
+                a->seed);
+out:
+    pg_gen_free(g);
+    pg_stage_free(st);
+    pg_bpe_free(bpe);
+    free(pids);
+    free(hist);
+    free(logits);
+    pg_weights_free(&w);
+    return rc;
+}
+
+int pg_cmd_sample(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"prompt", required_argument, 0, 'p'}, {"tokens", required_argument, 0, 'n'},
+        {"temperature", required_argument, 0, 't'}, {"top-k", required_argument, 0, 'k'},
+        {"seed", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
+        {"tokenizer", required_argument, 0, 'T'},
+        {0, 0, 0, 0},
+    };
+    sample_args a = {.prompt = "\n", .n = 200, .temperature = 0.8, .top_k = 40, .seed = 1};
+    optind = 1;
+    opterr = 0;
+    int c, rc = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":p:n:t:k:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': a.prompt = optarg; break;
+        case 'T': a.tokenizer = optarg; break;
+        case 'n': rc = parse_num("--tokens", optarg, 1, 1e7, &a.n); break;
+        case 't': rc = parse_num("--temperature", optarg, 0, 100, &a.temperature); break;
+        case 'k': rc = parse_num("--top-k", optarg, 0, 1 << 24, &a.top_k); break;
+        case 's': rc = parse_num("--seed", optarg, 0, 9007199254740992.0, &a.seed); break;
+        case 'h': help(stdout); return PG_EXIT_OK;
+        case ':':
+            rc = pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid sample --help)",
+                          argv[optind - 1]);
+            break;
+        default:
+            rc = pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid sample --help)",
+                          argv[optind - 1]);
+        }
+    }
+    if (!rc && (a.n != (int)a.n || a.top_k != (int)a.top_k || a.seed != (double)(uint64_t)a.seed))
+        rc = pg_error(PG_EINVAL, "--tokens, --top-k and --seed take whole numbers");
+    if (!rc && optind != argc - 1)
+        rc = pg_error(PG_EINVAL, "sample needs one SRC: a checkpoint or a Hugging Face "
+                                 "directory (see pipegrid sample --help)");
+    if (rc) {
+        pg_cli_error(pg_errmsg());
+        return PG_EXIT_USAGE;
+    }
+    a.src = argv[optind];
+    if ((rc = generate(&a))) {
+        pg_cli_error(pg_errmsg());
+        return PG_EXIT_FAIL;
+    }
+    return PG_EXIT_OK;
+}
