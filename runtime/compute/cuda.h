@@ -23,6 +23,10 @@ const pg_ops *pg_ops_cuda(void);
  * bf16 inputs, fp32 accumulation and storage: fp32 master weights). */
 void pg_cuda_set_precision(int precision);
 
+/* runtime.kernels: 1 fused (split column reductions, sorted embedding
+ * backward), 0 reference (the plain kernels they replace). Default 1. */
+void pg_cuda_set_kernels(int fused);
+
 /* The compute stream, as a cudaStream_t; every op runs on it. */
 void *pg_cuda_stream(void);
 

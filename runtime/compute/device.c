@@ -59,6 +59,15 @@ int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *d
 #endif
 }
 
+void pg_device_kernels(const pg_ops *ops, int fused)
+{
+#ifdef PG_HAVE_CUDA
+    if (!strcmp(ops->name, "cuda")) pg_cuda_set_kernels(fused);
+#else
+    (void)ops, (void)fused;
+#endif
+}
+
 int pg_device_precision(const pg_ops *ops, const char *name, const char **note)
 {
     static const char *names[] = {"fp32", "tf32", "bf16"};

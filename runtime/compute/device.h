@@ -50,4 +50,9 @@ int pg_device_choose(const char *busid, int found, int count, int local_rank, ch
  * runtime.precision. */
 int pg_device_precision(const pg_ops *ops, const char *name, const char **note);
 
+/* runtime.kernels on backend ops: fused = 1 (the default) or 0 (reference).
+ * The layers read it from the model (pg_layer.reference); this sets the
+ * backend's own choices (CUDA: split reductions, sorted embedding backward). */
+void pg_device_kernels(const pg_ops *ops, int fused);
+
 #endif

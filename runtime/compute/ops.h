@@ -95,6 +95,12 @@ typedef struct pg_ops {
     /* dlogits (N,V) = scale * (probs - onehot(labels)) */
     void (*xent_backward)(float *dlogits, const float *probs, const int *labels, float scale,
                           int N, int V);
+    /* The fused classifier: losses as xent_forward, and logits (N,V) overwritten in
+     * place, row by row, with dlogits = scale * (softmax(logits) - onehot(labels)):
+     * no (N,V) probability buffer. Same arithmetic as xent_forward + xent_backward,
+     * so the results are bitwise those of the pair. */
+    void (*xent_fused)(float *losses, float *logits, const int *labels, float scale, int N,
+                       int V);
 
     /* ---- optimizer and reductions over n elements ---- */
     /* AdamW (decoupled weight decay), bias-corrected for step t >= 1 */

@@ -218,6 +218,25 @@ static void cpu_xent_backward(float *dlogits, const float *probs, const int *lab
     }
 }
 
+static void cpu_xent_fused(float *losses, float *logits, const int *labels, float scale, int N,
+                           int V)
+{
+    for (int i = 0; i < N; i++) {
+        float *z = logits + (size_t)i * V; /* logits in, exp, then dlogits out */
+        float zmax = z[0];
+        for (int v = 1; v < V; v++) zmax = z[v] > zmax ? z[v] : zmax;
+        float sum = 0.0f;
+        for (int v = 0; v < V; v++) {
+            z[v] = expf(z[v] - zmax);
+            sum += z[v];
+        }
+        float inv = 1.0f / sum;
+        losses[i] = -logf(z[labels[i]] * inv);
+        for (int v = 0; v < V; v++) z[v] = scale * (z[v] * inv);
+        z[labels[i]] -= scale;
+    }
+}
+
 /* ---- optimizer ---- */
 
 static void cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr,
@@ -280,6 +299,7 @@ static const pg_ops cpu_ops = {
     .attention_backward = pg_cpu_attention_backward,
     .xent_forward = cpu_xent_forward,
     .xent_backward = cpu_xent_backward,
+    .xent_fused = cpu_xent_fused,
     .adamw_update = cpu_adamw_update,
     .sgd_update = cpu_sgd_update,
     .sumsq = cpu_sumsq,

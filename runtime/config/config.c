@@ -106,6 +106,10 @@ static const key_def KEYS[] = {
     K("runtime", "precision", T_STR, runtime.precision, "fp32",
       "matrix products on cuda: fp32 | tf32 | bf16 (tensor cores, fp32 master weights; "
       "tolerances in docs/gpu.md); the CPU computes in fp32"),
+    K("runtime", "kernels", T_STR, runtime.kernels, "fused",
+      "fused | reference: the fused kernels (classifier loss and dlogits in place, no (N,V) "
+      "probability buffer; on cuda also the sorted embedding backward and split column sums) "
+      "or the plain path they replace, to rule one out without a rebuild"),
     K("runtime", "comm", T_STR, runtime.comm, "auto",
       "communication backend: mpi (host memory; device buffers staged through it) | nccl "
       "(CUDA device buffers: gradient allreduce and pipeline sends; needs runtime.device=cuda) "
@@ -376,6 +380,7 @@ int pg_config_check(const pg_config *c)
     static const char *const devices[] = {"auto", "cpu", "cuda", NULL};
     static const char *const precisions[] = {"fp32", "tf32", "bf16", NULL};
     static const char *const comms[] = {"auto", "mpi", "nccl", NULL};
+    static const char *const kernels[] = {"fused", "reference", NULL};
     if (!one_of(c->model.type, types))
         return pg_error(PG_EINVAL, "model.type: unknown model type '%s' (expected mlp or gpt)",
                         c->model.type);
@@ -409,6 +414,10 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL,
                         "runtime.precision: unknown precision '%s' (expected fp32, tf32 or bf16)",
                         c->runtime.precision);
+    if (!one_of(c->runtime.kernels, kernels))
+        return pg_error(PG_EINVAL,
+                        "runtime.kernels: unknown value '%s' (expected fused or reference)",
+                        c->runtime.kernels);
     if (!one_of(c->runtime.comm, comms))
         return pg_error(PG_EINVAL, "runtime.comm: unknown backend '%s' (expected auto, mpi or nccl)",
                         c->runtime.comm);

@@ -62,6 +62,7 @@ typedef struct pg_config {
         char device[PG_STR_SHORT];    /* auto | cpu | cuda (runtime/compute/device.h) */
         char precision[PG_STR_SHORT]; /* fp32 | tf32 | bf16 */
         char comm[PG_STR_SHORT];      /* auto | mpi | nccl (collectives/comm.h) */
+        char kernels[PG_STR_SHORT];   /* fused | reference (docs/gpu.md) */
         int threads;               /* BLAS threads per rank; 0 = cores / ranks on the node */
         double watchdog_s;         /* seconds one action may take; 0 = no watchdog */
         char on_nonfinite[PG_STR_SHORT]; /* NaN/Inf before the optimizer: stop | skip */

@@ -35,6 +35,7 @@ static int build_local(pg_run *r, int world_size)
         return rc;
     if (!(r->ops = pg_ops_select(c->runtime.device, &r->device_note))) return PG_EINVAL;
     if ((rc = pg_device_precision(r->ops, c->runtime.precision, &r->precision_note))) return rc;
+    pg_device_kernels(r->ops, strcmp(c->runtime.kernels, "reference") != 0);
     return pg_data_create(&r->data, c, r->model);
 }
 

@@ -136,8 +136,13 @@ static int gpt_create(pg_model **out, const pg_config *c)
 
 int pg_model_create(pg_model **m, const pg_config *c)
 {
-    if (!strcmp(c->model.type, "gpt")) return gpt_create(m, c);
-    return pg_model_from_layers(m, c->model.input_dim, c->model.layers);
+    int rc = !strcmp(c->model.type, "gpt")
+                 ? gpt_create(m, c)
+                 : pg_model_from_layers(m, c->model.input_dim, c->model.layers);
+    if (rc) return rc;
+    int reference = !strcmp(c->runtime.kernels, "reference");
+    for (int i = 0; i < (*m)->nlayers; i++) (*m)->layers[i].reference = reference;
+    return 0;
 }
 
 size_t pg_model_unique_param_count(const pg_model *m)

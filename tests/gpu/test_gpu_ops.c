@@ -2,7 +2,10 @@
  * backend against the CPU backend, on the same random inputs. Ops built on
  * matrix products (linear forward and both backward parts, attention) are
  * checked at every precision (fp32 1e-5, tf32 1e-3, bf16 2e-2 relative); the
- * other ops compute in fp32 whatever the precision and are checked at 1e-5.
+ * other ops compute in fp32 whatever the precision and are checked at 1e-5,
+ * with runtime.kernels=fused and =reference (split reductions and the sorted
+ * embedding backward against the plain kernels); the fused classifier and the
+ * sorted embedding backward must also equal their reference kernels bitwise.
  * Every op is also called with zero rows (an empty microbatch slice): it must
  * return without a launch error and leave every buffer as it was.
  * Exits 77 (skipped) without a GPU. */
@@ -188,6 +191,31 @@ static void test_embedding(void)
     gpu->free(g_tok);
 }
 
+/* A long batch with few distinct tokens: many blocks sort and sum, and each
+ * dwte row gathers hundreds of rows; fused must equal reference bitwise. */
+static void test_embedding_sorted(void)
+{
+    int B = 8, T = 512, C = 96, V = 50, N = B * T;
+    int *tokens = malloc(sizeof(int) * N);
+    for (int i = 0; i < N; i++) tokens[i] = (i * 7919 + i / 5) % V;
+    size_t nout = (size_t)N * C;
+    float *d = rnd(nout, 1.0f), *dwte = rnd((size_t)V * C, 1.0f), *dwpe = rnd((size_t)T * C, 1.0f);
+    float *ref = malloc(4 * (size_t)V * C);
+    int *g_tok = dev(tokens, sizeof(int) * N);
+    float *g_d = dev(d, 4 * nout), *g_dwpe = dev(dwpe, 4 * T * C);
+    float *g_a = dev(dwte, 4 * V * C), *g_b = dev(dwte, 4 * V * C);
+    pg_device_kernels(gpu, 0);
+    gpu->embedding_backward_weight(g_a, g_dwpe, g_d, g_tok, B, T, C);
+    pg_device_kernels(gpu, 1);
+    gpu->embedding_backward_weight(g_b, g_dwpe, g_d, g_tok, B, T, C);
+    gpu->download(ref, g_a, 4 * (size_t)V * C);
+    same("embedding dwte sorted = reference", g_b, ref, (size_t)V * C, 0.0);
+    cpu->embedding_backward_weight(dwte, dwpe, d, tokens, B, T, C);
+    same("embedding dwte sorted vs cpu", g_b, dwte, (size_t)V * C, 1e-5);
+    free(tokens), free(d), free(dwte), free(dwpe), free(ref);
+    gpu->free(g_tok), gpu->free(g_d), gpu->free(g_dwpe), gpu->free(g_a), gpu->free(g_b);
+}
+
 static void test_losses(void)
 {
     int N = 40, D = 6, V = 1000; /* V > one block of threads */
@@ -213,6 +241,19 @@ static void test_losses(void)
     cpu->xent_backward(dl, probs, labels, 0.5f, N, V);
     gpu->xent_backward(g_dl, g_probs, g_labels, 0.5f, N, V);
     same("xent_backward", g_dl, dl, (size_t)N * V, 1e-5);
+    /* the fused classifier: against the CPU's, and bitwise the GPU's pair */
+    float *fused = malloc(sizeof(float) * N * V);
+    memcpy(fused, logits, sizeof(float) * N * V);
+    cpu->xent_fused(losses, fused, labels, 0.5f, N, V);
+    float *g_fused = dev(logits, 4 * N * V);
+    gpu->xent_fused(g_losses, g_fused, g_labels, 0.5f, N, V);
+    same("xent_fused losses", g_losses, losses, N, 1e-5);
+    same("xent_fused dlogits (in place)", g_fused, fused, (size_t)N * V, 1e-5);
+    gpu->xent_forward(g_losses, g_probs, g_logits, g_labels, N, V);
+    gpu->xent_backward(g_dl, g_probs, g_labels, 0.5f, N, V);
+    gpu->download(dl, g_dl, 4 * N * V);
+    same("xent_fused = xent_forward+backward", g_fused, dl, (size_t)N * V, 0.0);
+    free(fused), gpu->free(g_fused);
     float *ptrs[] = {out, tgt, logits, losses, probs, dl};
     float *dptrs[] = {g_out, g_tgt, g_logits, g_losses, g_probs, g_dl};
     for (int i = 0; i < 6; i++) free(ptrs[i]), gpu->free(dptrs[i]);
@@ -271,6 +312,7 @@ static void test_zero_rows(void)
     gpu->attention_backward(a, b, c, d, e, 0, T, C, NH);
     gpu->mse_forward(a, b, c, 0, 4), gpu->mse_backward(a, b, c, 1.0f, 0, 4);
     gpu->xent_forward(a, b, c, tok, 0, V), gpu->xent_backward(a, b, tok, 1.0f, 0, V);
+    gpu->xent_fused(a, b, tok, 1.0f, 0, V);
     gpu->adamw_update(a, b, c, d, 0, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1);
     gpu->sgd_update(a, b, c, 0, 0.1f, 0.9f, 0.0f);
     double ss = gpu->sumsq(a, 0);
@@ -304,8 +346,14 @@ int main(void)
     printf("fp32 ops (computed in fp32 at every precision):\n");
     test_memory();
     test_elementwise();
-    test_layernorm();
-    test_embedding();
+    for (int fused = 1; fused >= 0; fused--) {
+        pg_device_kernels(gpu, fused);
+        printf("runtime.kernels=%s:\n", fused ? "fused" : "reference");
+        test_matmul(pg_prec_tol[0]); /* the bias gradient's column sums */
+        test_layernorm();
+        test_embedding();
+    }
+    test_embedding_sorted();
     test_losses();
     test_optimizer();
     test_zero_rows();

@@ -78,12 +78,29 @@ static void compare(const char *what, const float *got, const record *ref)
     if (rel > RTOL) printf("  %-36s rel %.3g  FAIL\n", what, rel);
 }
 
-int main(void)
+/* dlogits (N,V) = (softmax(PyTorch's logits) - onehot(labels)) / N, in double:
+ * what the fused classifier leaves in place of the logits. */
+static float *expected_dlogits(const record *logits, const record *labels, int N, int V)
 {
-    if (load(FIXTURE)) {
-        fprintf(stderr, "test_gpt_reference: cannot read %s\n", FIXTURE);
-        return 1;
+    float *d = malloc(sizeof(float) * (size_t)N * V);
+    for (int i = 0; i < N; i++) {
+        const float *z = logits->data + (size_t)i * V;
+        double mx = z[0], sum = 0.0;
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < V; v++) sum += exp((double)z[v] - mx);
+        for (int v = 0; v < V; v++)
+            d[(size_t)i * V + v] =
+                (float)((exp((double)z[v] - mx) / sum - (v == (int)labels->data[i])) / N);
     }
+    return d;
+}
+
+/* The whole check with the fused kernels (reference = 0: the logits are
+ * overwritten with dlogits, checked against PyTorch's logits instead) or the
+ * reference ones (runtime.kernels=reference). */
+static void check(int reference)
+{
+    printf("runtime.kernels=%s\n", reference ? "reference" : "fused");
     const float *cf = find("config")->data;
     int V = (int)cf[0], T = (int)cf[1], C = (int)cf[2], NH = (int)cf[3], L = (int)cf[4],
         B = (int)cf[5], STEPS = (int)cf[6], N = B * T;
@@ -94,6 +111,7 @@ int main(void)
                            "optim.beta1=0.9", "optim.beta2=0.999", "optim.eps=1e-8",
                            "optim.weight_decay=0.1"};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) CHECK(pg_config_set(&cfg, fixed[i]) == 0);
+    CHECK(pg_config_set(&cfg, reference ? "runtime.kernels=reference" : "runtime.kernels=fused") == 0);
     snprintf(kv, sizeof kv, "model.vocab=%d", V), pg_config_set(&cfg, kv);
     snprintf(kv, sizeof kv, "model.ctx=%d", T), pg_config_set(&cfg, kv);
     snprintf(kv, sizeof kv, "model.width=%d", C), pg_config_set(&cfg, kv);
@@ -130,9 +148,18 @@ int main(void)
     pg_tied *tied;
     CHECK(pg_tied_create(&tied, &st, 1, NULL, 0, 0) == 0 && tied);
 
-    /* forward: logits are the loss layer's input */
+    /* forward: logits are the loss layer's input; the fused classifier leaves
+     * dlogits there */
     pg_stage_forward(st, sl, &mb);
-    compare("logits", sl->act[st->nlayers - 1], find("logits"));
+    if (reference) {
+        compare("logits", sl->act[st->nlayers - 1], find("logits"));
+    } else {
+        const record *lg = find("logits");
+        record want = *lg;
+        want.data = expected_dlogits(lg, lab, N, V);
+        compare("dlogits (in place of the logits)", sl->act[st->nlayers - 1], &want);
+        free(want.data);
+    }
     double loss = 0.0;
     for (int i = 0; i < N; i++) loss += sl->losses[i];
     loss /= N;
@@ -185,6 +212,16 @@ int main(void)
     pg_tied_free(tied);
     pg_stage_free(st);
     pg_model_free(m);
+}
+
+int main(void)
+{
+    if (load(FIXTURE)) {
+        fprintf(stderr, "test_gpt_reference: cannot read %s\n", FIXTURE);
+        return 1;
+    }
+    check(1);
+    check(0);
     for (int i = 0; i < nrecs; i++) free(recs[i].data);
     return pg_test_summary("test_gpt_reference");
 }

@@ -7,6 +7,7 @@
 #include "runtime/compute/cuda/kernels.h"
 #include "runtime/compute/gelu.h"
 
+#include <cub/device/device_radix_sort.cuh>
 #include <math.h>
 
 #define LN_EPS 1e-5f
@@ -79,6 +80,55 @@ __global__ void colsum_k(float *dst, const float *src, int N, int C)
 void pgk_colsum_add(cudaStream_t s, float *dst, const float *src, int N, int C)
 {
     LAUNCH(colsum_k, (C + 31) / 32, dim3(32, 32), s, dst, src, N, C);
+}
+
+/* Split column reductions (runtime.kernels=fused): enough blocks to fill the
+ * SMs when C is small. Pass 1, grid (C/32, S): block (32,8) of row chunk s
+ * sums its rows into part (S,C); pass 2 adds the S partials of each column in
+ * s order. Both orders are fixed: deterministic run to run. */
+static int split_chunks(int N)
+{
+    int s = N / 256;
+    return s < 1 ? 1 : s > 128 ? 128 : s;
+}
+
+__global__ void colsum_part_k(float *part, const float *src, int N, int C, int rows)
+{
+    __shared__ float p[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x, i0 = blockIdx.y * rows;
+    int i1 = min(N, i0 + rows);
+    float acc = 0.0f;
+    if (c < C)
+        for (int i = i0 + threadIdx.y; i < i1; i += 8) acc += src[(size_t)i * C + c];
+    p[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        float sum = 0.0f;
+        for (int k = 0; k < 8; k++) sum += p[k][threadIdx.x];
+        part[(size_t)blockIdx.y * C + c] = sum;
+    }
+}
+
+__global__ void colsum_finish_k(float *dst, const float *part, int S, int C)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float sum = 0.0f;
+    for (int s = 0; s < S; s++) sum += part[(size_t)s * C + c];
+    dst[c] += sum;
+}
+
+size_t pgk_split_bytes(int N, int C) { return 2 * sizeof(float) * (size_t)split_chunks(N) * C; }
+
+void pgk_colsum_add_split(cudaStream_t s, float *scratch, float *dst, const float *src, int N,
+                          int C)
+{
+    if (N <= 0 || C <= 0) return;
+    int S = split_chunks(N), rows = (N + S - 1) / S;
+    colsum_part_k<<<dim3((C + 31) / 32, S), dim3(32, 8), 0, s>>>(scratch, src, N, C, rows);
+    PG_KERNEL_CHECK();
+    colsum_finish_k<<<(C + 255) / 256, 256, 0, s>>>(dst, scratch, S, C);
+    PG_KERNEL_CHECK();
 }
 
 /* ---- elementwise ---- */
@@ -231,6 +281,52 @@ __global__ void layernorm_backward_weight_k(float *dw, float *db, const float *d
     }
 }
 
+/* The split form of layernorm_backward_weight_k (runtime.kernels=fused), as
+ * colsum_part_k: pw, pb (S,C) partials of row chunks, then added in order. */
+__global__ void layernorm_backward_weight_part_k(float *pw, float *pb, const float *dout,
+                                                 const float *inp, const float *mean,
+                                                 const float *rstd, int N, int C, int rows)
+{
+    __shared__ float sw[8][33], sb[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x, i0 = blockIdx.y * rows;
+    int i1 = min(N, i0 + rows);
+    float aw = 0.0f, ab = 0.0f;
+    if (c < C)
+        for (int i = i0 + threadIdx.y; i < i1; i += 8) {
+            float d = dout[(size_t)i * C + c];
+            aw += (inp[(size_t)i * C + c] - mean[i]) * rstd[i] * d;
+            ab += d;
+        }
+    sw[threadIdx.y][threadIdx.x] = aw;
+    sb[threadIdx.y][threadIdx.x] = ab;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        float w = 0.0f, b = 0.0f;
+        for (int k = 0; k < 8; k++) {
+            w += sw[k][threadIdx.x];
+            b += sb[k][threadIdx.x];
+        }
+        pw[(size_t)blockIdx.y * C + c] = w;
+        pb[(size_t)blockIdx.y * C + c] = b;
+    }
+}
+
+void pgk_layernorm_backward_weight_split(cudaStream_t s, float *scratch, float *dw, float *db,
+                                         const float *dout, const float *inp, const float *mean,
+                                         const float *rstd, int N, int C)
+{
+    if (N <= 0 || C <= 0) return;
+    int S = split_chunks(N), rows = (N + S - 1) / S;
+    float *pw = scratch, *pb = scratch + (size_t)S * C;
+    layernorm_backward_weight_part_k<<<dim3((C + 31) / 32, S), dim3(32, 8), 0, s>>>(
+        pw, pb, dout, inp, mean, rstd, N, C, rows);
+    PG_KERNEL_CHECK();
+    colsum_finish_k<<<(C + 255) / 256, 256, 0, s>>>(dw, pw, S, C);
+    PG_KERNEL_CHECK();
+    colsum_finish_k<<<(C + 255) / 256, 256, 0, s>>>(db, pb, S, C);
+    PG_KERNEL_CHECK();
+}
+
 void pgk_layernorm_forward(cudaStream_t s, float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C)
 {
@@ -300,6 +396,62 @@ void pgk_embedding_backward_weight(cudaStream_t s, float *dwte, float *dwpe, con
     LAUNCH(embedding_backward_wpe_k, (unsigned)((tc + 255) / 256), 256, s, dwpe, dout, B, T, C);
     if (!dwte) return;
     LAUNCH(embedding_backward_wte_k, (C + 127) / 128, 128, s, dwte, dout, tokens, B * T, C);
+}
+
+/* The sorted embedding backward (runtime.kernels=fused): the (token, row)
+ * pairs are sorted by token with CUB's radix sort, which is stable, so each
+ * token's rows stay in (b, t) order; block i starts a run of equal tokens (or
+ * exits) and its threads walk the run per column. Every dwte row adds its
+ * gradient rows in the order embedding_backward_wte_k does: bitwise its
+ * results, with a block per distinct token instead of C threads in all. */
+__global__ void iota_k(int *x, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = i;
+}
+
+__global__ void embedding_backward_wte_sorted_k(float *dwte, const float *dout, const int *tok,
+                                                const int *row, int N, int C)
+{
+    int i = blockIdx.x;
+    if (i > 0 && tok[i] == tok[i - 1]) return; /* not the start of a run */
+    int t = tok[i];
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float acc = dwte[(size_t)t * C + c];
+        for (int j = i; j < N && tok[j] == t; j++) acc += dout[(size_t)row[j] * C + c];
+        dwte[(size_t)t * C + c] = acc;
+    }
+}
+
+/* Scratch layout: sorted tokens (N), rows (N), sorted rows (N), CUB's temp. */
+static size_t sort_temp_bytes(int N)
+{
+    size_t temp = 0;
+    cub::DeviceRadixSort::SortPairs(NULL, temp, (const int *)NULL, (int *)NULL,
+                                    (const int *)NULL, (int *)NULL, N);
+    return temp;
+}
+
+size_t pgk_embedding_sort_bytes(int N) { return 3 * sizeof(int) * (size_t)N + sort_temp_bytes(N); }
+
+void pgk_embedding_backward_sorted(cudaStream_t s, void *scratch, float *dwte, float *dwpe,
+                                   const float *dout, const int *tokens, int B, int T, int C)
+{
+    int N = B * T;
+    if (N <= 0 || C <= 0) return;
+    size_t tc = (size_t)T * C;
+    embedding_backward_wpe_k<<<(unsigned)((tc + 255) / 256), 256, 0, s>>>(dwpe, dout, B, T, C);
+    PG_KERNEL_CHECK();
+    if (!dwte) return;
+    int *tok = (int *)scratch, *row = tok + N, *row_sorted = row + N;
+    void *temp = row_sorted + N;
+    size_t temp_bytes = sort_temp_bytes(N);
+    iota_k<<<(N + 255) / 256, 256, 0, s>>>(row, N);
+    PG_KERNEL_CHECK();
+    PG_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, tokens, tok, row, row_sorted,
+                                                  N, 0, (int)(8 * sizeof(int)), s));
+    embedding_backward_wte_sorted_k<<<N, 128, 0, s>>>(dwte, dout, tok, row_sorted, N, C);
+    PG_KERNEL_CHECK();
 }
 
 /* ---- causal softmax: one warp per row ---- */
@@ -414,6 +566,33 @@ __global__ void xent_backward_k(float *dlogits, const float *probs, const int *l
     }
 }
 
+/* The fused classifier: one block per row i; z (V) = logits row, overwritten
+ * with exp(z - max), then with dlogits. Same arithmetic as xent_forward_k and
+ * xent_backward_k, in the same order, so the results are bitwise theirs. */
+__global__ void xent_fused_k(float *losses, float *logits, const int *labels, float scale, int V)
+{
+    __shared__ float sh[32];
+    size_t i = blockIdx.x;
+    float *z = logits + i * V;
+    float mx = -INFINITY;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) mx = fmaxf(mx, z[v]);
+    mx = block_reduce(mx, sh, 1);
+    float sum = 0.0f;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float e = expf(z[v] - mx);
+        z[v] = e;
+        sum += e;
+    }
+    float inv = 1.0f / block_reduce(sum, sh, 0); /* its barriers publish every z[v] */
+    int label = labels[i];
+    if (threadIdx.x == 0) losses[i] = -logf(z[label] * inv);
+    __syncthreads(); /* z[label] is read before anyone overwrites it */
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float d = scale * (z[v] * inv);
+        z[v] = v == label ? d - scale : d;
+    }
+}
+
 void pgk_mse_forward(cudaStream_t s, float *losses, const float *out, const float *target, int N,
                      int D)
 {
@@ -438,6 +617,14 @@ void pgk_xent_backward(cudaStream_t s, float *dlogits, const float *probs, const
 {
     size_t n = (size_t)N * V;
     LAUNCH(xent_backward_k, blocks_for(n, 256), 256, s, dlogits, probs, labels, scale, V, n);
+}
+
+void pgk_xent_fused(cudaStream_t s, float *losses, float *logits, const int *labels, float scale,
+                    int N, int V)
+{
+    if (N <= 0) return;
+    xent_fused_k<<<N, 512, 0, s>>>(losses, logits, labels, scale, V);
+    PG_KERNEL_CHECK();
 }
 
 /* ---- optimizer and norm ---- */

@@ -17,6 +17,13 @@ void pgk_bias_fill(cudaStream_t s, float *out, const float *bias, int N, int OC)
 /* dst (C) += column sums of src (N,C) */
 void pgk_colsum_add(cudaStream_t s, float *dst, const float *src, int N, int C);
 
+/* Scratch bytes the split reductions need for N rows of C columns. */
+size_t pgk_split_bytes(int N, int C);
+/* pgk_colsum_add with a block per (32 columns, row chunk) and a second pass
+ * adding the chunks in order; scratch >= pgk_split_bytes(N, C) bytes */
+void pgk_colsum_add_split(cudaStream_t s, float *scratch, float *dst, const float *src, int N,
+                          int C);
+
 void pgk_relu_forward(cudaStream_t s, float *out, const float *inp, size_t n);
 void pgk_relu_backward(cudaStream_t s, float *dinp, const float *inp, const float *dout, size_t n,
                        float beta);
@@ -35,10 +42,22 @@ void pgk_layernorm_backward_weight(cudaStream_t s, float *dw, float *db, const f
                                    const float *inp, const float *mean, const float *rstd, int N,
                                    int C);
 
+/* pgk_layernorm_backward_weight, split as pgk_colsum_add_split */
+void pgk_layernorm_backward_weight_split(cudaStream_t s, float *scratch, float *dw, float *db,
+                                         const float *dout, const float *inp, const float *mean,
+                                         const float *rstd, int N, int C);
+
 void pgk_embedding_forward(cudaStream_t s, float *out, const int *tokens, const float *wte,
                            const float *wpe, int B, int T, int C);
 void pgk_embedding_backward_weight(cudaStream_t s, float *dwte, float *dwpe, const float *dout,
                                    const int *tokens, int B, int T, int C);
+/* Scratch bytes of the sorted embedding backward for N = B*T rows. */
+size_t pgk_embedding_sort_bytes(int N);
+/* pgk_embedding_backward_weight with the rows sorted by token on the device
+ * (stable radix sort) and a block per distinct token: bitwise its results;
+ * scratch >= pgk_embedding_sort_bytes(B*T) bytes */
+void pgk_embedding_backward_sorted(cudaStream_t s, void *scratch, float *dwte, float *dwpe,
+                                   const float *dout, const int *tokens, int B, int T, int C);
 
 /* rows (R,T) of scores already scaled; row r is position t = r % T of its
  * (sample, head): softmax over s <= t, zeros for s > t, in place */
@@ -55,6 +74,9 @@ void pgk_xent_forward(cudaStream_t s, float *losses, float *probs, const float *
                       const int *labels, int N, int V);
 void pgk_xent_backward(cudaStream_t s, float *dlogits, const float *probs, const int *labels,
                        float scale, int N, int V);
+/* losses (N) and dlogits in place of logits (N,V): ops.h xent_fused */
+void pgk_xent_fused(cudaStream_t s, float *losses, float *logits, const int *labels, float scale,
+                    int N, int V);
 
 /* step = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), computed by the caller */
 void pgk_adamw(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float lr,

@@ -21,6 +21,21 @@ static cudaStream_t stream;
 static cublasHandle_t blas;
 static double *sumsq_part; /* (PGK_SUMSQ_BLOCKS) device partials */
 static int precision = PG_PREC_FP32;
+static int fused = 1;         /* runtime.kernels: fused (1) or reference (0) */
+static void *scratch;         /* grow-only work space of the fused kernels */
+static size_t scratch_bytes;
+
+/* At least `bytes` of device work space. The stream orders its users; growing
+ * frees the old buffer only after the stream has drained. */
+static void *scratch_get(size_t bytes)
+{
+    if (bytes <= scratch_bytes) return scratch;
+    PG_CUDA_CHECK(cudaStreamSynchronize(stream));
+    PG_CUDA_CHECK(cudaFree(scratch));
+    PG_CUDA_CHECK(cudaMalloc(&scratch, bytes));
+    scratch_bytes = bytes;
+    return scratch;
+}
 
 /* Create the stream and the cuBLAS handle on the current device, once. */
 static void ctx(void)
@@ -39,6 +54,8 @@ extern "C" void *pg_cuda_stream(void)
 }
 
 extern "C" void pg_cuda_set_precision(int p) { precision = p; }
+
+extern "C" void pg_cuda_set_kernels(int f) { fused = f; }
 
 static cublasComputeType_t compute_type(void)
 {
@@ -146,7 +163,11 @@ static void cu_matmul_backward_weight(float *dw, float *dbias, const float *dout
 {
     // dw (OC,C) += dout^T (OC,N) @ inp (N,C); dbias (OC) += column sums of dout
     gemm_rm(1, 0, OC, C, N, 1.0f, dout, OC, 0, inp, C, 0, 1.0f, dw, C, 0, 1);
-    if (dbias) pgk_colsum_add(stream, dbias, dout, N, OC);
+    if (dbias && fused)
+        pgk_colsum_add_split(stream, (float *)scratch_get(pgk_split_bytes(N, OC)), dbias, dout, N,
+                             OC);
+    else if (dbias)
+        pgk_colsum_add(stream, dbias, dout, N, OC);
 }
 
 /* ---- elementwise, LayerNorm, embedding: kernels.cu ---- */
@@ -198,7 +219,11 @@ static void cu_layernorm_backward_weight(float *dw, float *db, const float *dout
                                          const float *mean, const float *rstd, int N, int C)
 {
     ctx();
-    pgk_layernorm_backward_weight(stream, dw, db, dout, inp, mean, rstd, N, C);
+    if (fused)
+        pgk_layernorm_backward_weight_split(stream, (float *)scratch_get(pgk_split_bytes(N, C)), dw,
+                                            db, dout, inp, mean, rstd, N, C);
+    else
+        pgk_layernorm_backward_weight(stream, dw, db, dout, inp, mean, rstd, N, C);
 }
 static void cu_embedding_forward(float *out, const int *tokens, const float *wte,
                                  const float *wpe, int B, int T, int C)
@@ -210,7 +235,11 @@ static void cu_embedding_backward_weight(float *dwte, float *dwpe, const float *
                                          const int *tokens, int B, int T, int C)
 {
     ctx();
-    pgk_embedding_backward_weight(stream, dwte, dwpe, dout, tokens, B, T, C);
+    if (fused)
+        pgk_embedding_backward_sorted(stream, scratch_get(pgk_embedding_sort_bytes(B * T)), dwte,
+                                      dwpe, dout, tokens, B, T, C);
+    else
+        pgk_embedding_backward_weight(stream, dwte, dwpe, dout, tokens, B, T, C);
 }
 
 /* ---- causal attention: per sample, the NH heads as one strided batch ---- */
@@ -293,6 +322,12 @@ static void cu_xent_backward(float *dlogits, const float *probs, const int *labe
     ctx();
     pgk_xent_backward(stream, dlogits, probs, labels, scale, N, V);
 }
+static void cu_xent_fused(float *losses, float *logits, const int *labels, float scale, int N,
+                          int V)
+{
+    ctx();
+    pgk_xent_fused(stream, losses, logits, labels, scale, N, V);
+}
 
 static void cu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr,
                             float beta1, float beta2, float eps, float wd, int t)
@@ -353,6 +388,7 @@ static pg_ops make_table(void)
     o.mse_backward = cu_mse_backward;
     o.xent_forward = cu_xent_forward;
     o.xent_backward = cu_xent_backward;
+    o.xent_fused = cu_xent_fused;
     o.adamw_update = cu_adamw_update;
     o.sgd_update = cu_sgd_update;
     o.sumsq = cu_sumsq;

@@ -72,6 +72,9 @@ typedef struct pg_layer_kind {
     int (*configure)(pg_layer *l, const char *args);
     size_t (*saved_floats)(const pg_layer *l, pg_shape s);
     size_t (*gsaved_floats)(const pg_layer *l, pg_shape s);
+    /* `in` is the stage's activation buffer; a loss layer's forward may
+     * overwrite it with its input gradient (the fused classifier, loss.c),
+     * which its backward_input then hands on. */
     void (*forward)(const pg_layer *l, const pg_ops *o, const pg_mb *mb, const float *in,
                     float *out, float *saved);
     void (*backward_input)(const pg_layer *l, const pg_ops *o, const pg_mb *mb, const float *in,
@@ -94,6 +97,8 @@ struct pg_layer {
     double farg[4];
     int glue;            /* partition: 1 = always in the stage of the next layer (gpt
                             embedding), -1 = of the previous one (final norm, head) */
+    int reference;       /* runtime.kernels=reference: the plain path instead of the fused
+                            kernels (the model sets it after configure) */
 };
 
 /* Declare a parameter tensor (called from configure). */

@@ -33,27 +33,37 @@ static void mse_backward_input(const pg_layer *l, const pg_ops *o, const pg_mb *
 
 static double mse_flops(const pg_layer *l, pg_shape s) { return 3.0 * pg_rows(s) * l->in_width; }
 
-// xent: in = logits (N,V), labels (N); saved = probs (N,V)
+// xent: in = logits (N,V), labels (N). Fused (the default): the forward
+// overwrites the logits in place with dlogits (ops.h xent_fused; nothing is
+// read from them after the loss) and the backward copies them out: nothing
+// saved. Reference: saved = probs (N,V), dlogits made in the backward.
 static size_t xent_saved(const pg_layer *l, pg_shape s)
 {
-    return (size_t)pg_rows(s) * l->in_width;
+    return l->reference ? (size_t)pg_rows(s) * l->in_width : 0;
 }
 
 static void xent_forward(const pg_layer *l, const pg_ops *o, const pg_mb *mb, const float *in,
                          float *out, float *saved)
 {
     (void)out;
-    o->xent_forward(mb->losses, saved, in, mb->labels, pg_rows(mb->shape), l->in_width);
+    int N = pg_rows(mb->shape), V = l->in_width;
+    if (l->reference)
+        o->xent_forward(mb->losses, saved, in, mb->labels, N, V);
+    else /* the stage's activation buffer of this layer's input: writable */
+        o->xent_fused(mb->losses, (float *)in, mb->labels, mb->loss_scale, N, V);
 }
 
 static void xent_backward_input(const pg_layer *l, const pg_ops *o, const pg_mb *mb,
                                 const float *in, const float *saved, const float *dout,
                                 float *din, float *gsaved)
 {
-    (void)in, (void)dout, (void)gsaved;
-    if (din)
-        o->xent_backward(din, saved, mb->labels, mb->loss_scale, pg_rows(mb->shape),
-                         l->in_width);
+    (void)dout, (void)gsaved;
+    int N = pg_rows(mb->shape), V = l->in_width;
+    if (!din) return;
+    if (l->reference)
+        o->xent_backward(din, saved, mb->labels, mb->loss_scale, N, V);
+    else
+        o->copy(din, in, (size_t)N * V * sizeof(float));
 }
 
 static double xent_flops(const pg_layer *l, pg_shape s) { return 5.0 * pg_rows(s) * l->in_width; }
