@@ -17,6 +17,7 @@ enum {
 int pg_cmd_train(int argc, char **argv);
 int pg_cmd_schedule(int argc, char **argv);
 int pg_cmd_topo(int argc, char **argv);
+int pg_cmd_plan(int argc, char **argv);
 int pg_cmd_prep(int argc, char **argv);
 int pg_cmd_ckpt(int argc, char **argv);
 int pg_cmd_trace(int argc, char **argv);

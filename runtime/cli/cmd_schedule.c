@@ -264,7 +264,7 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
             rc = pg_partition_capped(m, S, cost, lc.param_bytes, lc.act_bytes, mult, cap, first);
         if (!rc && (rc = pg_stage_costs_sum(&lc, S, uni, &sc)) == 0) {
             pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth,
-                              0.0};
+                              0.0, NULL};
             pg_sim_result ur;
             if (!(rc = pg_simulate(s, &c, &ur))) {
                 printf("\nuniform split: ");
@@ -292,7 +292,8 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
             printf("  %-6d %3d-%-6d %9.3f %9.3f %9.3f %11.3f %11.3f\n", st, first[st],
                    first[st + 1] - 1, sc.f[st] * 1e3, sc.i[st] * 1e3, sc.w[st] * 1e3,
                    sc.param_bytes[st] / 1e6, sc.act_bytes[st] / 1e6);
-        pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth, 0.0};
+        pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth, 0.0,
+                          NULL};
         rc = pg_simulate(s, &c, sim);
     }
     pg_stage_costs_free(&sc);

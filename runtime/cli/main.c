@@ -14,6 +14,8 @@ static void usage(FILE *f)
           "  train      train a model on a pp x dp grid of MPI ranks\n"
           "  schedule   print, check and simulate a pipeline schedule (no MPI needed)\n"
           "  topo       plan ranks onto nodes: GPU, cores, NUMA, NIC and rank order (dry run)\n"
+          "  plan       choose pp, dp, microbatches, schedule, partition and rank order for a\n"
+          "             model on a cluster, by predicted step time (no MPI needed)\n"
           "  prep       turn text (byte-level) or a token file (.bin, .npy) into an HDF5\n"
           "             token dataset for a GPT\n"
           "  ckpt       inspect or verify an HDF5 checkpoint (no MPI needed)\n"
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return pg_cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "schedule")) return pg_cmd_schedule(argc - 1, argv + 1);
     if (!strcmp(cmd, "topo")) return pg_cmd_topo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan")) return pg_cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "prep")) return pg_cmd_prep(argc - 1, argv + 1);
     if (!strcmp(cmd, "ckpt")) return pg_cmd_ckpt(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace")) return pg_cmd_trace(argc - 1, argv + 1);

@@ -51,11 +51,11 @@ int pg_costs_estimate(const pg_model *m, pg_shape s, pg_layer_costs *c)
     for (int l = 0; l < m->nlayers; l++) {
         const pg_layer *L = &m->layers[l];
         /* pg_layer_cost = 3 x forward FLOPs at the nominal rate + fixed times */
-        double third = (pg_layer_cost(L, s) - pg_layer_fixed_time(L, 0) -
-                        pg_layer_fixed_time(L, 1) - pg_layer_fixed_time(L, 2)) / 3.0;
-        c->f[l] = third + pg_layer_fixed_time(L, 0);
-        c->i[l] = third + pg_layer_fixed_time(L, 1);
-        c->w[l] = third + pg_layer_fixed_time(L, 2);
+        double third = (pg_layer_cost(L, s) - pg_layer_fixed_time(L, 0, s) -
+                        pg_layer_fixed_time(L, 1, s) - pg_layer_fixed_time(L, 2, s)) / 3.0;
+        c->f[l] = third + pg_layer_fixed_time(L, 0, s);
+        c->i[l] = third + pg_layer_fixed_time(L, 1, s);
+        c->w[l] = third + pg_layer_fixed_time(L, 2, s);
     }
     fill_bytes(m, s, c);
     return 0;

@@ -14,7 +14,7 @@
 double pg_layer_cost(const pg_layer *l, pg_shape s)
 {
     double fixed = 0.0;
-    for (int phase = 0; phase < 3; phase++) fixed += pg_layer_fixed_time(l, phase);
+    for (int phase = 0; phase < 3; phase++) fixed += pg_layer_fixed_time(l, phase, s);
     return 3.0 * l->kind->flops(l, s) / PG_NOMINAL_FLOPS + fixed;
 }
 

@@ -36,6 +36,8 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
     int *pc = calloc((size_t)P, sizeof(int));
     int *inflight = calloc((size_t)P, sizeof(int));
     double *held = calloc((size_t)P, sizeof(double));
+    double *red_end = calloc((size_t)P, sizeof(double)); /* a rank's allreduces done */
+    double *bw_start = calloc((size_t)S, sizeof(double)); /* latest B/W start per stage */
     /* arrival times of activations into stage s and of gradients into stage
      * s (NAN until sent); done times of local producers */
     double *arr_f = malloc(sizeof(double) * SM), *arr_b = malloc(sizeof(double) * SM);
@@ -46,7 +48,7 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
     out->peak_bytes = calloc((size_t)P, sizeof(double));
     out->events = malloc(sizeof(pg_sim_event) * (size_t)(total + 1));
     int rc = 0;
-    if (!t || !pc || !inflight || !held || !out->peak_bytes || !arr_f || !arr_b || !done_f || !done_b || !out->busy ||
+    if (!t || !pc || !inflight || !held || !red_end || !bw_start || !out->peak_bytes || !arr_f || !arr_b || !done_f || !done_b || !out->busy ||
         !out->bubble || !out->peak_inflight || !out->events) {
         rc = pg_error(PG_ENOMEM, "simulate: out of memory");
         goto done;
@@ -59,7 +61,7 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
         for (int r = 0; r < P; r++)
             if (pc[r] == s->len[r] - 1 && s->acts[r][pc[r]].kind == PG_OPTIM) {
                 at_optim++;
-                optim_start = fmax(optim_start, t[r]);
+                optim_start = fmax(optim_start, fmax(t[r], red_end[r]));
             }
         for (int r = 0; r < P; r++) {
             while (pc[r] < s->len[r]) {
@@ -92,9 +94,12 @@ int pg_simulate(const pg_schedule *s, const pg_sim_costs *c, pg_sim_result *out)
                     }
                     if (a.kind == PG_B || a.kind == PG_I) done_b[k] = end;
                     if (a.kind == PG_B || a.kind == PG_W) {
+                        bw_start[a.stage] = ready;
                         inflight[r]--;
                         held[r] -= ab;
                     }
+                } else if (a.kind == PG_REDUCE && c->reduce) {
+                    red_end[r] = fmax(red_end[r], bw_start[a.stage]) + c->reduce[a.stage];
                 } else if (a.kind == PG_SEND_F) {
                     arr_f[k + M] = t[r] + transfer(c, a.stage);
                 } else if (a.kind == PG_SEND_B) {
@@ -119,6 +124,8 @@ done:
     free(pc);
     free(inflight);
     free(held);
+    free(red_end);
+    free(bw_start);
     free(arr_f);
     free(arr_b);
     free(done_f);

@@ -2,7 +2,10 @@
  *
  * Each rank runs its actions in order; a compute action starts when the rank
  * is free and its input has arrived; a send is non-blocking and its data
- * arrives latency + bytes/bandwidth later; OPTIM waits for every rank. The
+ * arrives latency + bytes/bandwidth later; a stage's gradient allreduce
+ * (REDUCE, with costs) starts when the stage's last backward does (its
+ * buckets overlap that backward) and the rank's allreduces run one after
+ * another beside its compute; OPTIM waits for every rank and its allreduces. The
  * result is the predicted step time, each rank's busy time and bubble, the
  * peak number of microbatches whose activations a rank holds, and the timed
  * compute actions (for the action grid and pictures). */
@@ -20,7 +23,10 @@ typedef struct pg_sim_costs {
                                 its B/W (activations, saved state, gradients), or NULL */
     double latency;          /* seconds per message */
     double bandwidth;        /* bytes per second (0 = infinite) */
-    double optim;            /* seconds of the optimizer step on every rank */
+    double optim;            /* seconds of the step end on every rank: gradient norm and
+                                loss reductions, clipping, the optimizer */
+    const double *reduce;    /* [nstages] seconds of a stage's gradient allreduce over its
+                                replicas, or NULL (none) */
 } pg_sim_costs;
 
 typedef struct pg_sim_event {

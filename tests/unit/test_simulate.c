@@ -30,7 +30,7 @@ int main(void)
     pg_schedule *s;
     CHECK(pg_schedule_build(&s, "1f1b", 2, 1, 1) == 0);
     double f[2] = {1, 2}, i[2] = {5, 3}, w[2] = {6, 4}, bytes[2] = {100, 0}, act[2] = {10, 20};
-    pg_sim_costs c = {f, i, w, bytes, act, 0.5, 200.0, 0.25};
+    pg_sim_costs c = {f, i, w, bytes, act, 0.5, 200.0, 0.25, NULL};
     pg_sim_result r;
     CHECK(pg_simulate(s, &c, &r) == 0);
     /* 1 + (0.5 + 0.5) + 2 + 7 + (0.5 + 0 bytes of stage 0's gradient? no: stage 0's

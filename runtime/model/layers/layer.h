@@ -117,8 +117,9 @@ const pg_layer_kind *pg_layer_kind_find(const char *name);
 /* Print "name usage" for every kind (one per line). */
 void pg_layer_kinds_print(FILE *f);
 
-/* Fixed time (seconds) an emulated layer spends per microbatch in forward
- * (phase 0), input-gradient (1) and weight-gradient (2); 0 for real layers. */
-double pg_layer_fixed_time(const pg_layer *l, int phase);
+/* Time (seconds) an emulated layer spends on a microbatch of shape s in
+ * forward (phase 0), input-gradient (1) and weight-gradient (2); 0 for real
+ * layers. */
+double pg_layer_fixed_time(const pg_layer *l, int phase, pg_shape s);
 
 #endif

@@ -1,0 +1,381 @@
+/* cmd_plan.c: `pipegrid plan`, the grid, schedule, microbatches, partition
+ * and rank order for a model on a cluster, ranked by predicted step time
+ * (runtime/planner/planner.h). */
+#include "runtime/base/error.h"
+#include "runtime/cli/cli.h"
+#include "runtime/compute/ops.h"
+#include "runtime/config/config.h"
+#include "runtime/planner/planner.h"
+#include "topology/discover.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fputs("usage: pipegrid plan [options]\n"
+          "\n"
+          "Choose how to train a model on a cluster without running it: every pp x dp\n"
+          "grid of the ranks, microbatch count, schedule (gpipe, 1f1b, interleaved with\n"
+          "2 chunks, zbh1, zbv), partition (uniform or cost-balanced) and rank order is\n"
+          "predicted with the schedule simulator and the placement cost model; those\n"
+          "that do not fit in a device's memory are dropped, and the best few are\n"
+          "printed with why each ranks where it does, the config and the command\n"
+          "lines that run the best. Needs no MPI. docs/plan.md has the model.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE        the model and global batch (train.batch_size)\n"
+          "      --set SEC.KEY=VAL    override a config key (repeatable)\n"
+          "      --xml FILE           a node's hwloc topology (as `pipegrid topo`);\n"
+          "                           default: this machine\n"
+          "  -N, --nodes N            nodes (default 1)\n"
+          "  -R, --gpus-per-node R    ranks per node (default: the node's GPUs on a GPU\n"
+          "                           run, its cores on a CPU run)\n"
+          "      --device DEV         auto (GPUs when the topology has them) | cuda | cpu\n"
+          "      --oversubscribe      allow more ranks per node than cores\n"
+          "  -b, --batch B            global batch in samples (train.batch_size)\n"
+          "      --mem GB             memory per device; plans above it are dropped\n"
+          "                           (default: no limit)\n"
+          "      --net-gbs GBS        one NIC's bandwidth between nodes (placement.net_gbs)\n"
+          "      --tflops T           sustained TFLOP/s of a device for estimated layer\n"
+          "                           costs (default: the partitioner's nominal 0.01)\n"
+          "      --costs MODE         estimate (FLOPs; emulated layers' times) | profile\n"
+          "                           (every layer timed here on the CPU, per microbatch size)\n"
+          "      --mem-gbs GBS        memory bandwidth of the optimizer step (default 10\n"
+          "                           on CPU runs, 2000 on GPU runs)\n"
+          "      --latency US         per pipeline message, microseconds (default 20)\n"
+          "      --step-end US        step-end reductions (norm, loss), microseconds\n"
+          "                           (default 100)\n"
+          "      --max-microbatches M most microbatches per replica (default 64)\n"
+          "      --schedules LIST     comma-separated subset of the schedules\n"
+          "  -k, --top K              plans to print (default 5; 0: every one that fits)\n"
+          "      --json               print the plans as JSON\n"
+          "  -h, --help               this text\n"
+          "\n"
+          "examples:\n"
+          "  pipegrid plan -c examples/gpt.ini --xml tests/topologies/hwloc-nvidiaDGX2.xml \\\n"
+          "      --nodes 128 --gpus-per-node 8 --batch 4096 --mem 32 --tflops 100\n"
+          "  pipegrid plan -c examples/emulated.ini -N 1 -R 8 --device cpu --oversubscribe \\\n"
+          "      --costs profile --json\n",
+          f);
+}
+
+typedef struct plan_opts {
+    const char *xml, *config, *device, *costs, *schedules;
+    int nodes, rpn, oversubscribe, json, top, max_mb;
+    double mem, tflops, mem_gbs, latency, step_end;
+    int nsets;
+    const char *sets[64];
+    char owned[8][64]; /* overrides made from options */
+    int nowned;
+} plan_opts;
+
+static int number(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return pg_error(PG_EINVAL, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+static int integer(const char *opt, const char *v, int lo, int hi, int *out)
+{
+    double x;
+    int rc = number(opt, v, lo, hi, &x);
+    if (!rc && x != (int)x) rc = pg_error(PG_EINVAL, "%s: expected an integer, got '%s'", opt, v);
+    if (!rc) *out = (int)x;
+    return rc;
+}
+
+static int set_key(plan_opts *o, const char *key, const char *v)
+{
+    if (o->nowned == 8 || o->nsets == 64) return pg_error(PG_EINVAL, "too many overrides");
+    snprintf(o->owned[o->nowned], sizeof o->owned[0], "%s=%s", key, v);
+    o->sets[o->nsets++] = o->owned[o->nowned++];
+    return 0;
+}
+
+/* Returns 1 for help, 0 ok, or a (negative) pg_err. */
+static int parse(int argc, char **argv, plan_opts *o)
+{
+    enum { O_SET = 256, O_XML, O_DEVICE, O_OVER, O_MEM, O_NET, O_TFLOPS, O_COSTS, O_MEMBW,
+           O_LAT, O_END, O_MAXMB, O_SCHED, O_JSON };
+    static const struct option lo[] = {
+        {"config", required_argument, 0, 'c'},     {"set", required_argument, 0, O_SET},
+        {"xml", required_argument, 0, O_XML},      {"nodes", required_argument, 0, 'N'},
+        {"gpus-per-node", required_argument, 0, 'R'},
+        {"ranks-per-node", required_argument, 0, 'R'},
+        {"device", required_argument, 0, O_DEVICE}, {"oversubscribe", no_argument, 0, O_OVER},
+        {"batch", required_argument, 0, 'b'},      {"mem", required_argument, 0, O_MEM},
+        {"net-gbs", required_argument, 0, O_NET},  {"tflops", required_argument, 0, O_TFLOPS},
+        {"costs", required_argument, 0, O_COSTS},  {"mem-gbs", required_argument, 0, O_MEMBW},
+        {"latency", required_argument, 0, O_LAT},  {"step-end", required_argument, 0, O_END},
+        {"max-microbatches", required_argument, 0, O_MAXMB},
+        {"schedules", required_argument, 0, O_SCHED},
+        {"top", required_argument, 0, 'k'},        {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+    };
+    o->device = "auto";
+    o->costs = "estimate";
+    o->top = 5;
+    o->max_mb = 64;
+    o->latency = 20e-6;
+    o->step_end = 100e-6;
+    o->nodes = 1;
+    optind = 1;
+    opterr = 0;
+    int c, rc = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":c:N:R:b:k:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case O_SET:
+            if (o->nsets == 64) rc = pg_error(PG_EINVAL, "too many --set");
+            else o->sets[o->nsets++] = optarg;
+            break;
+        case O_XML: o->xml = optarg; break;
+        case 'N': rc = integer("--nodes", optarg, 1, 1 << 20, &o->nodes); break;
+        case 'R': rc = integer("--gpus-per-node", optarg, 1, 4096, &o->rpn); break;
+        case O_DEVICE: o->device = optarg; break;
+        case O_OVER: o->oversubscribe = 1; break;
+        case 'b': rc = set_key(o, "train.batch_size", optarg); break;
+        case O_MEM: rc = number("--mem", optarg, 1e-9, 1e9, &o->mem); o->mem *= 1e9; break;
+        case O_NET: rc = set_key(o, "placement.net_gbs", optarg); break;
+        case O_TFLOPS: rc = number("--tflops", optarg, 1e-9, 1e9, &o->tflops); break;
+        case O_COSTS: o->costs = optarg; break;
+        case O_MEMBW: rc = number("--mem-gbs", optarg, 1e-6, 1e9, &o->mem_gbs); break;
+        case O_LAT: rc = number("--latency", optarg, 0, 1e9, &o->latency); o->latency *= 1e-6; break;
+        case O_END: rc = number("--step-end", optarg, 0, 1e9, &o->step_end); o->step_end *= 1e-6; break;
+        case O_MAXMB: rc = integer("--max-microbatches", optarg, 1, 1 << 16, &o->max_mb); break;
+        case O_SCHED: o->schedules = optarg; break;
+        case 'k': rc = integer("--top", optarg, 0, 1 << 30, &o->top); break;
+        case O_JSON: o->json = 1; break;
+        case 'h': return 1;
+        case ':':
+            return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid plan --help)",
+                            argv[optind - 1]);
+        default:
+            return pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid plan --help)",
+                            argv[optind - 1]);
+        }
+    }
+    if (!rc && optind < argc)
+        rc = pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid plan --help)",
+                      argv[optind]);
+    if (!rc && strcmp(o->device, "auto") && strcmp(o->device, "cuda") && strcmp(o->device, "cpu"))
+        rc = pg_error(PG_EINVAL, "--device: expected auto, cuda or cpu, got '%s'", o->device);
+    if (!rc && strcmp(o->costs, "estimate") && strcmp(o->costs, "profile"))
+        rc = pg_error(PG_EINVAL, "--costs: expected estimate or profile, got '%s'", o->costs);
+    if (!rc && o->tflops > 0 && !strcmp(o->costs, "profile"))
+        rc = pg_error(PG_EINVAL, "--tflops applies to estimated costs, not --costs profile");
+    return rc;
+}
+
+static const char *order_key(const pg_candidate *c)
+{
+    /* parallel.order names these two; auto finds the tiles by the same model */
+    return !strcmp(c->order, "replica-major") || !strcmp(c->order, "stage-major") ? c->order
+                                                                                 : "auto";
+}
+
+/* `pipegrid train` arguments that run candidate c (after the config). */
+static void train_args(const plan_opts *o, const pg_candidate *c, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (o->config) k += (size_t)snprintf(buf + k, n - k, "-c %s ", o->config);
+    for (int i = 0; i < o->nsets && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "--set '%s' ", o->sets[i]);
+    if (k < n)
+        k += (size_t)snprintf(buf + k, n - k,
+                              "--pp %d --dp %d --schedule %s --microbatches %d "
+                              "--set parallel.chunks=%d --set parallel.partition=%s",
+                              c->pp, c->dp, c->schedule, c->nmb, c->chunks, c->partition);
+    if (k < n) snprintf(buf + k, n - k, " --set parallel.order=%s", order_key(c));
+}
+
+/* The mpiexec and sbatch lines that run candidate c. */
+static void commands(const plan_opts *o, const pg_candidate *c, int nodes, int rpn, int gpus,
+                     char *mpi, char *sb, size_t n)
+{
+    char args[2048], gpu_req[32] = "";
+    train_args(o, c, args, sizeof args);
+    snprintf(mpi, n, "mpiexec -n %d -ppn %d pipegrid train %s", nodes * rpn, rpn, args);
+    if (gpus) snprintf(gpu_req, sizeof gpu_req, " --gpus-per-node=%d", rpn);
+    snprintf(sb, n,
+             "%s%s%sPG_PP=%d PG_DP=%d PG_MICROBATCHES=%d PG_SCHEDULE=%s PG_ARGS='--set "
+             "parallel.chunks=%d --set parallel.partition=%s --set parallel.order=%s' sbatch "
+             "--nodes=%d --ntasks-per-node=%d%s jobs/%s-nodes.sbatch",
+             o->config ? "PG_CONFIG=" : "", o->config ? o->config : "", o->config ? " " : "",
+             c->pp, c->dp, c->nmb, c->schedule, c->chunks, c->partition, order_key(c), nodes,
+             rpn, gpu_req, gpus ? "gpu" : "cpu");
+}
+
+static int print_json(const plan_opts *o, const pg_planner *p, int nodes, int rpn, int gpus,
+                      int top)
+{
+    cJSON *root = cJSON_CreateObject(), *arr = NULL;
+    if (!root) return pg_error(PG_ENOMEM, "out of memory");
+    cJSON_AddNumberToObject(root, "ranks", p->ranks);
+    cJSON_AddNumberToObject(root, "nodes", nodes);
+    cJSON_AddNumberToObject(root, "ranks_per_node", rpn);
+    cJSON_AddBoolToObject(root, "gpus", gpus);
+    cJSON_AddStringToObject(root, "costs", o->costs);
+    cJSON_AddNumberToObject(root, "plan_seconds", p->seconds);
+    cJSON_AddNumberToObject(root, "considered", p->considered);
+    cJSON_AddNumberToObject(root, "fit", p->n);
+    cJSON_AddNumberToObject(root, "over_memory", p->over_mem);
+    arr = cJSON_AddArrayToObject(root, "plans");
+    for (int k = 0; arr && k < top; k++) {
+        const pg_candidate *c = &p->c[k];
+        cJSON *j = cJSON_CreateObject();
+        if (!j) break;
+        char buf[4096], mpi[4096], sb[4096];
+        cJSON_AddNumberToObject(j, "rank", k + 1);
+        cJSON_AddNumberToObject(j, "pp", c->pp);
+        cJSON_AddNumberToObject(j, "dp", c->dp);
+        cJSON_AddNumberToObject(j, "microbatches", c->nmb);
+        cJSON_AddNumberToObject(j, "microbatch_size", c->mb_size);
+        cJSON_AddStringToObject(j, "schedule", c->schedule);
+        cJSON_AddNumberToObject(j, "chunks", c->chunks);
+        cJSON_AddStringToObject(j, "partition", c->partition);
+        cJSON_AddStringToObject(j, "order", c->order);
+        cJSON_AddNumberToObject(j, "step_ms", c->step * 1e3);
+        cJSON_AddNumberToObject(j, "samples_per_s", c->samples_per_s);
+        cJSON_AddNumberToObject(j, "compute_ms", c->compute * 1e3);
+        cJSON_AddNumberToObject(j, "bubble_ms", c->bubble * 1e3);
+        cJSON_AddNumberToObject(j, "exposed_comm_ms", c->comm * 1e3);
+        cJSON_AddNumberToObject(j, "step_end_ms", c->optim * 1e3);
+        cJSON_AddNumberToObject(j, "mem_gb", c->mem / 1e9);
+        cJSON_AddNumberToObject(j, "mem_state_gb", c->mem_params / 1e9);
+        pg_planner_reason(p, k, buf, sizeof buf);
+        cJSON_AddStringToObject(j, "reason", buf);
+        train_args(o, c, buf, sizeof buf);
+        cJSON_AddStringToObject(j, "train_args", buf);
+        commands(o, c, nodes, rpn, gpus, mpi, sb, sizeof mpi);
+        cJSON_AddStringToObject(j, "mpiexec", mpi);
+        cJSON_AddStringToObject(j, "sbatch", sb);
+        cJSON_AddItemToArray(arr, j);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return pg_error(PG_ENOMEM, "out of memory");
+    puts(text);
+    free(text);
+    return 0;
+}
+
+static void print_text(const plan_opts *o, const pg_config *cfg, const pg_planner *p,
+                       const pg_topo *t, int nodes, int rpn, int gpus, int top)
+{
+    printf("plan: %d node%s x %d %s = %d ranks (topology %s), global batch %d, %s\n", nodes,
+           nodes == 1 ? "" : "s", rpn, gpus ? "GPUs" : "ranks", p->ranks, t->source,
+           cfg->train.batch_size,
+           !strcmp(o->costs, "profile") ? "layer costs profiled here"
+           : o->tflops > 0              ? "layer costs from FLOPs at --tflops"
+                                        : "layer costs from FLOPs at the nominal rate");
+    printf("%d candidates simulated in %.2f s; %d fit", p->considered, p->seconds, p->n);
+    if (o->mem > 0) printf(" in %.3g GB per device", o->mem / 1e9);
+    if (p->over_mem) {
+        const pg_candidate *f = &p->fastest_over_mem;
+        printf(" (%d dropped for memory; the fastest of them, pp=%d dp=%d m=%d %s, predicted "
+               "%.2f ms, needs %.3g GB)",
+               p->over_mem, f->pp, f->dp, f->nmb, f->schedule, f->step * 1e3, f->mem / 1e9);
+    }
+    printf("\n\n%-3s %4s %5s %4s %4s %-12s %-14s %-18s %9s %10s %7s %8s %8s\n", "#", "pp", "dp",
+           "m", "mb", "schedule", "partition", "order", "step ms", "samples/s", "bubble",
+           "comm ms", "mem GB");
+    for (int k = 0; k < top; k++) {
+        const pg_candidate *c = &p->c[k];
+        char part[15];
+        snprintf(part, sizeof part, "%.14s", c->partition);
+        if (strlen(c->partition) > 14) memcpy(part + 11, "...", 4);
+        printf("%-3d %4d %5d %4d %4d %-12s %-14s %-18s %9.3f %10.1f %6.1f%% %8.3f %8.3f\n", k + 1,
+               c->pp, c->dp, c->nmb, c->mb_size, c->schedule, part, c->order, c->step * 1e3,
+               c->samples_per_s, 100.0 * c->bubble / c->step, c->comm * 1e3, c->mem / 1e9);
+    }
+    printf("\nwhy:\n");
+    for (int k = 0; k < top; k++) {
+        char why[512];
+        pg_planner_reason(p, k, why, sizeof why);
+        printf("  #%d %s\n", k + 1, why);
+    }
+    const pg_candidate *b = &p->c[0];
+    printf("\nthe best plan as config (with the model's):\n"
+           "[train]\nbatch_size = %d\nmicrobatches = %d\n[parallel]\npp = %d\ndp = %d\n"
+           "schedule = %s\nchunks = %d\npartition = %s\norder = %s\n",
+           cfg->train.batch_size, b->nmb, b->pp, b->dp, b->schedule, b->chunks, b->partition,
+           order_key(b));
+    if (strcmp(order_key(b), b->order))
+        printf("; order auto chooses '%s' from the same cost model at run time\n", b->order);
+    char mpi[4096], sb[4096];
+    commands(o, b, nodes, rpn, gpus, mpi, sb, sizeof mpi);
+    printf("\nrun it:\n  %s\n  %s\n", mpi, sb);
+}
+
+int pg_cmd_plan(int argc, char **argv)
+{
+    plan_opts *o = calloc(1, sizeof *o);
+    pg_config cfg;
+    pg_topo *t = NULL;
+    pg_planner p = {0};
+    int status = PG_EXIT_FAIL;
+    if (!o) {
+        pg_cli_error("out of memory");
+        return PG_EXIT_FAIL;
+    }
+    int rc = parse(argc, argv, o);
+    if (rc == 1) {
+        help(stdout);
+        free(o);
+        return PG_EXIT_OK;
+    }
+    if (rc) {
+        pg_cli_error(pg_errmsg());
+        free(o);
+        return PG_EXIT_USAGE;
+    }
+    rc = pg_config_init(&cfg);
+    if (!rc && o->config) rc = pg_config_load_file(&cfg, o->config);
+    for (int i = 0; i < o->nsets && !rc; i++) rc = pg_config_set(&cfg, o->sets[i]);
+    if (!rc) rc = pg_config_check(&cfg);
+    if (!rc) rc = pg_topo_load(&t, o->xml);
+    if (rc) goto out;
+    int gpus = !strcmp(o->device, "cuda") || (!strcmp(o->device, "auto") && t->ngpus > 0);
+    if (gpus && t->ngpus == 0) {
+        rc = pg_error(PG_EINVAL, "topology %s: --device cuda, but hwloc finds no NVIDIA GPU",
+                      t->source);
+        goto out;
+    }
+    int rpn = o->rpn ? o->rpn : gpus ? t->ngpus : t->ncores;
+    pg_planner_args a = {.cfg = &cfg, .topo = t, .nnodes = o->nodes, .per_node = rpn,
+                         .use_gpus = gpus, .oversubscribe = o->oversubscribe, .mem = o->mem,
+                         .flops = o->tflops * 1e12, .latency = o->latency,
+                         .mem_gbs = o->mem_gbs > 0 ? o->mem_gbs : gpus ? 2000.0 : 10.0,
+                         .step_end = o->step_end, .max_mb = o->max_mb,
+                         .schedules = o->schedules};
+    pg_bw_defaults(&a.bw);
+    a.bw.net = cfg.placement.net_gbs;
+    a.bw.cross_rail = cfg.placement.cross_rail;
+    if (!strcmp(o->costs, "profile")) {
+        const char *note = NULL;
+        if (!(a.profile = pg_ops_select("cpu", &note))) {
+            rc = pg_error(PG_EINVAL, "--costs profile: no CPU backend");
+            goto out;
+        }
+    }
+    if ((rc = pg_planner_run(&a, &p))) goto out;
+    int top = o->top == 0 || o->top > p.n ? p.n : o->top;
+    if (o->json) rc = print_json(o, &p, o->nodes, rpn, gpus, top);
+    else print_text(o, &cfg, &p, t, o->nodes, rpn, gpus, top);
+    if (!rc) status = PG_EXIT_OK;
+out:
+    if (rc) pg_cli_error(pg_errmsg());
+    pg_planner_free(&p);
+    pg_topo_free(t);
+    free(o);
+    return status;
+}
