@@ -24,6 +24,12 @@ int pg_cmd_trace(int argc, char **argv);
 int pg_cmd_export(int argc, char **argv);
 int pg_cmd_sample(int argc, char **argv);
 
+/* Set this process's BLAS threads as `pipegrid train` gives each of
+ * `ranks_on_node` ranks (runtime.threads, or the cores shared among them;
+ * at least 1) before profiling layer costs; returns the count. */
+struct pg_config;
+int pg_cli_blas_threads(const struct pg_config *c, int ranks_on_node);
+
 /* Print "pipegrid: error: <msg>" on stderr. */
 void pg_cli_error(const char *msg);
 

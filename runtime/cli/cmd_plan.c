@@ -366,6 +366,7 @@ int pg_cmd_plan(int argc, char **argv)
             rc = pg_error(PG_EINVAL, "--costs profile: no CPU backend");
             goto out;
         }
+        pg_cli_blas_threads(&cfg, rpn);
     }
     if ((rc = pg_planner_run(&a, &p))) goto out;
     int top = o->top == 0 || o->top > p.n ? p.n : o->top;

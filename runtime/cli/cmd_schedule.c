@@ -1,6 +1,7 @@
 /* schedule.c: `pipegrid schedule` prints, checks, simulates and draws a
  * schedule; with a model it predicts the step from layer costs and can
  * choose the partition. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
 #include "runtime/config/config.h"
@@ -11,8 +12,11 @@
 #include "runtime/schedule/simulate.h"
 #include "runtime/schedule/timeline.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <getopt.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +76,21 @@ static void help(FILE *f)
           "  pipegrid schedule --file my_schedule.txt\n"
           "  pipegrid schedule -c model.ini --pp 4 --costs profile --partition auto\n",
           f);
+}
+
+int pg_cli_blas_threads(const pg_config *c, int ranks_on_node)
+{
+    int t = c->runtime.threads;
+    if (t <= 0) {
+        cpu_set_t set;
+        int cores = sched_getaffinity(0, sizeof set, &set) == 0
+                        ? CPU_COUNT(&set)
+                        : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        t = cores / (ranks_on_node > 0 ? ranks_on_node : 1);
+    }
+    if (t < 1) t = 1;
+    openblas_set_num_threads(t);
+    return t;
 }
 
 static int number(const char *opt, const char *v, double lo, double hi, double *out)
@@ -221,6 +240,20 @@ static int draw(const pg_schedule *s, const pg_sim_result *r, double mean_bubble
     return rc;
 }
 
+/* The step end: the optimizer on the rank with the most of it, then the
+ * gradient-norm and loss reductions (one message latency each). */
+static double step_end(const pg_schedule *s, const pg_stage_costs *sc, double latency)
+{
+    double most = 0.0;
+    for (int r = 0; r < s->pp; r++) {
+        double t = 0.0;
+        for (int st = 0; st < s->nstages; st++)
+            if (s->stage_rank[st] == r) t += sc->optim[st];
+        if (t > most) most = t;
+    }
+    return most + 2.0 * latency;
+}
+
 /* The model-based prediction: layer costs -> partition -> stage costs -> simulate. */
 static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule *s,
                          pg_sim_result *sim)
@@ -238,8 +271,14 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
     pg_shape shape = {b, m->T};
     const char *note = NULL;
     if (o->profile) {
+        /* every rank of the grid on this machine computes at once */
+        int ranks = s->pp * dp;
+        int threads = pg_cli_blas_threads(cfg, ranks);
+        printf("\nprofiling: %d profiler%s at once (pp x dp ranks on this machine), %d BLAS "
+               "thread%s each\n",
+               ranks, ranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
         const pg_ops *ops = pg_ops_select("cpu", &note);
-        rc = ops ? pg_costs_profile(m, ops, shape, 3, &lc) : PG_EINVAL;
+        rc = ops ? pg_costs_profile(m, ops, shape, 3, ranks, &lc) : PG_EINVAL;
     } else {
         rc = pg_costs_estimate(m, shape, &lc);
     }
@@ -264,7 +303,7 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
             rc = pg_partition_capped(m, S, cost, lc.param_bytes, lc.act_bytes, mult, cap, first);
         if (!rc && (rc = pg_stage_costs_sum(&lc, S, uni, &sc)) == 0) {
             pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth,
-                              0.0, NULL};
+                              step_end(s, &sc, o->latency), NULL};
             pg_sim_result ur;
             if (!(rc = pg_simulate(s, &c, &ur))) {
                 printf("\nuniform split: ");
@@ -292,7 +331,10 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
             printf("  %-6d %3d-%-6d %9.3f %9.3f %9.3f %11.3f %11.3f\n", st, first[st],
                    first[st + 1] - 1, sc.f[st] * 1e3, sc.i[st] * 1e3, sc.w[st] * 1e3,
                    sc.param_bytes[st] / 1e6, sc.act_bytes[st] / 1e6);
-        pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth, 0.0,
+        double end = step_end(s, &sc, o->latency);
+        printf("  step end (optimizer on the fullest rank, norm and loss reductions): %.3f ms\n",
+               end * 1e3);
+        pg_sim_costs c = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, o->latency, o->bandwidth, end,
                           NULL};
         rc = pg_simulate(s, &c, sim);
     }

@@ -60,9 +60,16 @@ static int layer_costs(ctx *x, int b, const pg_layer_costs **out)
     }
     cost_entry *e = &x->costs[x->ncost];
     pg_shape s = {b, x->m->T};
-    int rc = x->a->profile ? pg_costs_profile(x->m, x->a->profile, s, 3, &e->lc)
-                           : pg_costs_estimate(x->m, s, &e->lc);
+    int rc = x->a->profile
+                 ? pg_costs_profile(x->m, x->a->profile, s, 3, x->a->per_node, &e->lc)
+                 : pg_costs_estimate(x->m, s, &e->lc);
     if (rc) return rc;
+    /* optimizer bytes per parameter: AdamW reads 4 floats and writes 3, SGD 3 and 2 */
+    double per_param = !strcmp(x->a->cfg->optim.name, "sgd") ? 20.0 : 28.0;
+    if (!x->a->profile)
+        for (int l = 0; l < x->m->nlayers; l++)
+            e->lc.optim[l] = per_param * (double)pg_model_param_count(x->m, l, l + 1) /
+                             (x->a->mem_gbs * 1e9);
     if (!x->a->profile && x->a->flops > 0)
         for (int l = 0; l < x->m->nlayers; l++) {
             const pg_layer *L = &x->m->layers[l];
@@ -176,24 +183,23 @@ static int evaluate(ctx *x, const pg_schedule *s, int dp, int b, const pg_layer_
     partition_text(x->m, S, first, key, sizeof key);
     const order_entry *o = NULL;
     double *rank_params = calloc((size_t)pp, sizeof(double));
-    double *reduce = calloc((size_t)S, sizeof(double));
+    double *reduce = calloc((size_t)(S + pp), sizeof(double));
     if (!rank_params || !reduce) rc = pg_error(PG_ENOMEM, "plan: out of memory");
     if (!rc) rc = choose_order(x, s, first, key, dp, (pg_shape){b, x->m->T}, &o);
     pg_sim_result r = {0};
     if (!rc) {
         double gmax = 0.0;
         for (int i = 0; i < pp; i++) gmax = fmax(gmax, o->grad[i]);
+        double *rank_optim = reduce + S; /* [pp] */
         for (int st = 0; st < S; st++) {
             rank_params[s->stage_rank[st]] += sc.param_bytes[st];
+            rank_optim[s->stage_rank[st]] += sc.optim[st];
             /* the rank's ring time, shared among its stages by gradient bytes */
             reduce[st] = dp > 1 && gmax > 0 ? o->t_ar * (sc.param_bytes[st] / 4.0) / gmax : 0.0;
         }
-        double pmax = 0.0;
-        for (int i = 0; i < pp; i++) pmax = fmax(pmax, rank_params[i]);
-        /* optimizer: optim_bytes per parameter (16 B of state per 4 B parameter) */
-        int sgd = !strcmp(a->cfg->optim.name, "sgd");
-        double per_param = sgd ? 20.0 : 28.0;
-        double optim = pmax / 16.0 * per_param / (a->mem_gbs * 1e9) + a->step_end;
+        double optim = 0.0;
+        for (int i = 0; i < pp; i++) optim = fmax(optim, rank_optim[i]);
+        optim += a->step_end;
         double bw = o->t_p2p > 0 ? o->p2p_busiest / o->t_p2p : 0.0;
         pg_sim_costs sim = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, a->latency, bw, optim,
                             reduce};

@@ -12,7 +12,8 @@
  * and for each predicts the step:
  *   layer costs  F/I/W seconds per layer for the microbatch shape: FLOPs at
  *                `flops` per second plus emulated layers' times (estimate), or
- *                timed here (profile, CPU: every layer run on one microbatch);
+ *                timed here (profile, CPU: every layer run on one microbatch,
+ *                as many profilers at once as a node has ranks, costs.h);
  *   pipeline     the schedule simulator (simulate.h) with those stage costs,
  *                activations sent at the bandwidth the chosen rank order gives
  *                the busiest rank's pipeline transfers, plus `latency` per
@@ -20,9 +21,9 @@
  *   allreduce    each stage's gradient ring allreduce over its replicas at the
  *                order's slowest-ring bandwidth, overlapped with the stage's
  *                last backward (as the engine's buckets are);
- *   step end     the optimizer reading and writing `optim_bytes` per
- *                parameter at `mem_gbs`, plus the step-end reductions
- *                (`step_end` seconds);
+ *   step end     the optimizer on the fullest rank (AdamW: 28 bytes per
+ *                parameter at `mem_gbs`, or timed when profiling), plus the
+ *                step-end reductions (`step_end` seconds);
  *   memory       per rank, its stages' parameters, gradients and AdamW
  *                moments (16 bytes per parameter) plus the most activation
  *                bytes the simulated schedule holds at once; a candidate
