@@ -201,17 +201,20 @@ static void train_args(const plan_opts *o, const pg_candidate *c, char *buf, siz
 static void commands(const plan_opts *o, const pg_candidate *c, int nodes, int rpn, int gpus,
                      char *mpi, char *sb, size_t n)
 {
-    char args[2048], gpu_req[32] = "";
+    char args[2048], sets[1024] = "", gpu_req[32] = "";
     train_args(o, c, args, sizeof args);
     snprintf(mpi, n, "mpiexec -n %d -ppn %d pipegrid train %s", nodes * rpn, rpn, args);
     if (gpus) snprintf(gpu_req, sizeof gpu_req, " --gpus-per-node=%d", rpn);
+    size_t k = 0; /* the user's overrides ride in PG_ARGS (split on spaces) */
+    for (int i = 0; i < o->nsets && k < sizeof sets; i++)
+        k += (size_t)snprintf(sets + k, sizeof sets - k, " --set %s", o->sets[i]);
     snprintf(sb, n,
              "%s%s%sPG_PP=%d PG_DP=%d PG_MICROBATCHES=%d PG_SCHEDULE=%s PG_ARGS='--set "
-             "parallel.chunks=%d --set parallel.partition=%s --set parallel.order=%s' sbatch "
+             "parallel.chunks=%d --set parallel.partition=%s --set parallel.order=%s%s' sbatch "
              "--nodes=%d --ntasks-per-node=%d%s jobs/%s-nodes.sbatch",
              o->config ? "PG_CONFIG=" : "", o->config ? o->config : "", o->config ? " " : "",
-             c->pp, c->dp, c->nmb, c->schedule, c->chunks, c->partition, order_key(c), nodes,
-             rpn, gpu_req, gpus ? "gpu" : "cpu");
+             c->pp, c->dp, c->nmb, c->schedule, c->chunks, c->partition, order_key(c), sets,
+             nodes, rpn, gpu_req, gpus ? "gpu" : "cpu");
 }
 
 static int print_json(const plan_opts *o, const pg_planner *p, int nodes, int rpn, int gpus,

@@ -101,5 +101,26 @@ int main(void)
     CHECK(strstr(pg_errmsg(), "no split into 4 stages fits the memory cap"));
     pg_costs_free(&lc);
     pg_model_free(m);
+    /* gradient allreduce: pp=1, m=2 (F0 F1 B0 B1 REDUCE OPTIM), F = 1, I = 1,
+     * W = 2 (B = 3): the reduce starts with the last backward (t = 5) and the
+     * optimizer (0.5) waits for it: short reduce (2) hidden behind B1 (ends
+     * 8), long one (5) ends at 10 */
+    {
+        pg_schedule *s1;
+        CHECK(pg_schedule_build(&s1, "1f1b", 1, 1, 2) == 0);
+        double f1[1] = {1}, i1[1] = {1}, w1[1] = {2}, red[1] = {2};
+        pg_sim_costs c1 = {f1, i1, w1, NULL, NULL, 0.0, 0.0, 0.5, red};
+        pg_sim_result r1;
+        CHECK(pg_simulate(s1, &c1, &r1) == 0);
+        CHECK_MSG(fabs(r1.step_time - 8.5) < 1e-12, "hidden reduce: step %g, want 8.5",
+                  r1.step_time);
+        pg_sim_result_free(&r1);
+        red[0] = 5;
+        CHECK(pg_simulate(s1, &c1, &r1) == 0);
+        CHECK_MSG(fabs(r1.step_time - 10.5) < 1e-12, "exposed reduce: step %g, want 10.5",
+                  r1.step_time);
+        pg_sim_result_free(&r1);
+        pg_schedule_free(s1);
+    }
     return pg_test_summary("test_simulate");
 }
