@@ -217,8 +217,33 @@ static void commands(const plan_opts *o, const pg_candidate *c, int nodes, int r
              nodes, rpn, gpu_req, gpus ? "gpu" : "cpu");
 }
 
-static int print_json(const plan_opts *o, const pg_planner *p, int nodes, int rpn, int gpus,
-                      int top)
+/* The whole config that runs candidate c, as INI text (malloc'd), or NULL. */
+static char *config_text(const pg_config *cfg, const pg_candidate *c)
+{
+    pg_config k = *cfg;
+    char set[6][320];
+    snprintf(set[0], sizeof set[0], "parallel.pp=%d", c->pp);
+    snprintf(set[1], sizeof set[1], "parallel.dp=%d", c->dp);
+    snprintf(set[2], sizeof set[2], "parallel.schedule=%s", c->schedule);
+    snprintf(set[3], sizeof set[3], "parallel.chunks=%d", c->chunks);
+    snprintf(set[4], sizeof set[4], "parallel.partition=%s", c->partition);
+    snprintf(set[5], sizeof set[5], "parallel.order=%s", order_key(c));
+    char mb[64];
+    snprintf(mb, sizeof mb, "train.microbatches=%d", c->nmb);
+    for (int i = 0; i < 6; i++)
+        if (pg_config_set(&k, set[i])) return NULL;
+    if (pg_config_set(&k, mb)) return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    pg_config_dump(&k, f);
+    fclose(f);
+    return text;
+}
+
+static int print_json(const plan_opts *o, const pg_config *cfg, const pg_planner *p, int nodes,
+                      int rpn, int gpus, int top)
 {
     cJSON *root = cJSON_CreateObject(), *arr = NULL;
     if (!root) return pg_error(PG_ENOMEM, "out of memory");
@@ -261,6 +286,14 @@ static int print_json(const plan_opts *o, const pg_planner *p, int nodes, int rp
         commands(o, c, nodes, rpn, gpus, mpi, sb, sizeof mpi);
         cJSON_AddStringToObject(j, "mpiexec", mpi);
         cJSON_AddStringToObject(j, "sbatch", sb);
+        char *ini = config_text(cfg, c);
+        if (!ini) {
+            cJSON_Delete(j);
+            cJSON_Delete(root);
+            return pg_error(PG_ENOMEM, "plan: cannot write the config of plan %d", k + 1);
+        }
+        cJSON_AddStringToObject(j, "config", ini);
+        free(ini);
         cJSON_AddItemToArray(arr, j);
     }
     char *text = cJSON_Print(root);
@@ -373,7 +406,7 @@ int pg_cmd_plan(int argc, char **argv)
     }
     if ((rc = pg_planner_run(&a, &p))) goto out;
     int top = o->top == 0 || o->top > p.n ? p.n : o->top;
-    if (o->json) rc = print_json(o, &p, o->nodes, rpn, gpus, top);
+    if (o->json) rc = print_json(o, &cfg, &p, o->nodes, rpn, gpus, top);
     else print_text(o, &cfg, &p, t, o->nodes, rpn, gpus, top);
     if (!rc) status = PG_EXIT_OK;
 out:
