@@ -9,11 +9,13 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/error.h"
 #include "runtime/base/rng.h"
+#include "runtime/base/wait.h"
 #include "runtime/cli/cli.h"
 #include "runtime/compute/ops.h"
 #include "runtime/model/generate.h"
 
 #include <getopt.h>
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +24,18 @@
 static void help(FILE *f)
 {
     fputs("usage: pipegrid sample SRC [options]\n"
+          "       mpiexec -n P pipegrid sample SRC [options]\n"
           "\n"
           "Generate text with a gpt: SRC is a checkpoint (a file, or a checkpoint\n"
           "directory: the file its `latest` names) or a Hugging Face GPT-2 directory\n"
-          "(config.json, model.safetensors). One process, CPU; each new token reuses the\n"
-          "keys and values of the earlier ones (KV cache). Tokens: a checkpoint's dataset\n"
-          "(data.path) names its tokenizer: a BPE dataset holds its tokenizer.json, and\n"
-          "byte-level data (the built-in corpus) takes the prompt's bytes as tokens and\n"
-          "prints tokens as bytes. The same SRC, prompt, options and seed give the same text.\n"
-          "When the context (model.ctx) is full, generation continues from the last\n"
-          "half of it.\n"
+          "(config.json, model.safetensors). CPU; one process, or a pipeline of P ranks\n"
+          "(the blocks split evenly, one row per token passed on). Each new token reuses\n"
+          "the keys and values of the earlier ones (KV cache). Tokens: the checkpoint's\n"
+          "dataset (data.path) names its tokenizer: a BPE dataset holds its\n"
+          "tokenizer.json; byte-level data (the built-in corpus) takes the prompt's bytes\n"
+          "as tokens and prints tokens as bytes. The same SRC, prompt, options and seed\n"
+          "give the same text, on any number of ranks. When the context (model.ctx) is\n"
+          "full, generation continues from the last half of it.\n"
           "\n"
           "options:\n"
           "  -p, --prompt TEXT       the text to continue (default: a newline)\n"
@@ -128,13 +132,15 @@ static void put_token(const pg_bpe *b, int t)
     else printf("<%d>", t);
 }
 
-static int generate(const sample_args *a)
+/* Every rank loads the weights and builds its stage; rank 0 prints. Returns
+ * the exit status (errors printed once, by the rank whose message it is). */
+static int generate(const sample_args *a, int rank, int size)
 {
     pg_weights w;
+    memset(&w, 0, sizeof w);
     int rc = load(a->src, &w);
-    if (rc) return rc;
     const pg_model *m = w.m;
-    int V = w.cfg.model.vocab, T = w.cfg.model.ctx, n = (int)a->n;
+    int V = rc ? 1 : w.cfg.model.vocab, T = w.cfg.model.ctx, n = (int)a->n;
     size_t plen = strlen(a->prompt);
     pg_stage *st = NULL;
     pg_gen *g = NULL;
@@ -143,7 +149,7 @@ static int generate(const sample_args *a)
     int64_t np = 0, pcap = 0;
     int *hist = NULL;
     float *logits = malloc(sizeof(float) * (size_t)V);
-    if (!logits) rc = pg_error(PG_ENOMEM, "sample: out of memory");
+    if (!rc && !logits) rc = pg_error(PG_ENOMEM, "sample: out of memory");
     if (!rc) rc = tokenizer_of(a, &w, &bpe);
     if (!rc && bpe) {
         rc = pg_bpe_encode(bpe, (const unsigned char *)a->prompt, plen, &pids, &np, &pcap);
@@ -162,41 +168,71 @@ static int generate(const sample_args *a)
             rc = pg_error(PG_EINVAL, "--prompt: token %d at %zu is outside the model's "
                                      "vocabulary of %d", hist[i], i, V);
     }
-    if (!rc) rc = pg_stage_create(&st, m, 0, 1, 0, m->nlayers - 1, pg_ops_cpu(), 0);
+    /* this rank's stage: blocks split evenly over the ranks, the embedding
+     * with the first, the final norm and head with the last */
+    int depth = w.cfg.model.depth, lo = 0, hi = rc ? 0 : m->nlayers - 1;
+    if (!rc && size > depth)
+        rc = pg_error(PG_EINVAL, "sample on %d ranks needs at least %d blocks, the model has "
+                                 "%d (model.depth)", size, size, depth);
+    if (!rc && size > 1) {
+        int b0 = rank * depth / size, b1 = (rank + 1) * depth / size;
+        lo = rank == 0 ? 0 : 1 + b0;
+        hi = rank == size - 1 ? m->nlayers - 1 : 1 + b1;
+    }
+    if (!rc) rc = pg_stage_create(&st, m, rank, size, lo, hi, pg_ops_cpu(), 0);
     if (!rc) {
         pg_weights_to_stage(&w, st);
         rc = pg_gen_create(&g, st);
     }
-    if (rc) goto out;
+    float *row = rc ? NULL : malloc(sizeof(float) * (size_t)w.cfg.model.width);
+    if (!rc && !row) rc = pg_error(PG_ENOMEM, "sample: out of memory");
+    int reporter;
+    if ((rc = pg_agree(MPI_COMM_WORLD, rc, &reporter))) {
+        if (reporter) pg_cli_error(pg_errmsg());
+        rc = PG_EXIT_FAIL;
+        goto out;
+    }
+    rc = PG_EXIT_OK;
     pg_rng r;
     pg_rng_init(&r, (uint64_t)a->seed, 0x73616d706c65ull /* "sample" */, 0);
-    int len = (int)plen, fed = 0;
+    int len = (int)plen, fed = 0, first = rank == 0, last = rank == size - 1, C = w.cfg.model.width;
     /* the prompt, then one token at a time; keep the last T-1 prompt tokens */
     if (len > T - 1) fed = len - (T - 1);
-    for (int i = 0; i < len; i++) put_token(bpe, hist[i]);
+    for (int i = 0; i < len && first; i++) put_token(bpe, hist[i]);
     fflush(stdout);
     double t0 = pg_now(), t_first = 0.0;
-    for (int k = 0; k < n && !rc; k++) {
+    for (int k = 0; k < n; k++) {
         if (pg_gen_pos(g) == T) { /* full: continue from the last half */
             pg_gen_reset(g);
             fed = len - T / 2;
         }
-        while (fed < len && !rc) rc = pg_gen_feed(g, hist[fed++], logits);
-        if (rc) break;
+        while (fed < len) { /* one position through the pipeline, stage by stage */
+            if (!first) MPI_Recv(row, C, MPI_FLOAT, rank - 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (pg_gen_step(g, hist[fed++], row, last ? logits : row)) {
+                fprintf(stderr, "pipegrid: error: rank %d: %s\n", rank, pg_errmsg());
+                MPI_Abort(MPI_COMM_WORLD, PG_EXIT_FAIL);
+            }
+            if (!last) MPI_Send(row, C, MPI_FLOAT, rank + 1, 0, MPI_COMM_WORLD);
+        }
         if (k == 0) t_first = pg_now();
-        int next = pg_gen_pick(g, logits, a->temperature, (int)a->top_k, pg_rng_uniform(&r));
+        int next = last ? pg_gen_pick(g, logits, a->temperature, (int)a->top_k,
+                                      pg_rng_uniform(&r))
+                        : 0;
+        if (size > 1) MPI_Bcast(&next, 1, MPI_INT, size - 1, MPI_COMM_WORLD);
         hist[len++] = next;
-        put_token(bpe, next);
-        if (next == '\n') fflush(stdout);
+        if (first) put_token(bpe, next);
+        if (first && next == '\n') fflush(stdout);
     }
-    putchar('\n');
-    fflush(stdout);
-    if (!rc)
+    if (first) {
+        putchar('\n');
+        fflush(stdout);
         fprintf(stderr, "sample: %d tokens after a %zu-token prompt in %.3f s (%.2f ms per "
-                        "token after the prompt; KV cache, ctx %d), seed %.0f\n",
+                        "token after the prompt; KV cache, ctx %d, %d rank%s), seed %.0f\n",
                 n, plen, pg_now() - t0, n > 1 ? (pg_now() - t_first) * 1e3 / (n - 1) : 0.0, T,
-                a->seed);
+                size, size > 1 ? "s" : "", a->seed);
+    }
 out:
+    free(row);
     pg_gen_free(g);
     pg_stage_free(st);
     pg_bpe_free(bpe);
@@ -248,9 +284,11 @@ int pg_cmd_sample(int argc, char **argv)
         return PG_EXIT_USAGE;
     }
     a.src = argv[optind];
-    if ((rc = generate(&a))) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
-    return PG_EXIT_OK;
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int status = generate(&a, rank, size);
+    MPI_Finalize();
+    return status;
 }

@@ -23,8 +23,8 @@ struct pg_gen {
     const pg_stage *st;
     const pg_ops *o;
     int V, T, C, NH, depth, pos;
-    const pg_layer *embed, *norm, *head;
-    const pg_layer **blocks; /* [depth] */
+    const pg_layer *embed, *norm, *head; /* NULL when the stage lacks them */
+    const pg_layer **blocks; /* [depth] this stage's blocks */
     float *k, *v;            /* (depth, T, C) each: the cache */
     float *x, *ln, *qkv, *y, *h, *att, *tmp; /* one row each: C, C, 3C, C, 4C, T, C */
     float mean, rstd;
@@ -46,21 +46,25 @@ int pg_gen_create(pg_gen **out, const pg_stage *st)
 {
     *out = NULL;
     const pg_model *m = st->model;
-    if (m->input != PG_INPUT_TOKENS || st->lo != 0 || st->hi != m->nlayers - 1 ||
-        st->nlayers < 4 || strcmp(st->layers[0].kind->name, "embed") ||
-        strcmp(st->layers[st->nlayers - 1].kind->name, "lmhead"))
-        return pg_error(PG_EINVAL, "generation needs a gpt stage of every layer but the loss");
+    const pg_layer *first = &m->layers[0];
+    int has_head = st->hi == m->nlayers - 1;
+    if (m->input != PG_INPUT_TOKENS || strcmp(first->kind->name, "embed") || st->hi < 1 ||
+        st->hi > m->nlayers - 1 || st->lo >= st->hi ||
+        (has_head && (st->nlayers < 2 + (st->lo == 0) ||
+                      strcmp(st->layers[st->nlayers - 1].kind->name, "lmhead"))))
+        return pg_error(PG_EINVAL, "generation needs the layers of a gpt up to its head at most, "
+                                   "the head with the final norm");
     pg_gen *g = calloc(1, sizeof *g);
     if (!g) return pg_error(PG_ENOMEM, "generation: out of memory");
     g->st = st;
     g->o = st->ops;
-    g->embed = &st->layers[0];
-    g->norm = &st->layers[st->nlayers - 2];
-    g->head = &st->layers[st->nlayers - 1];
-    g->depth = st->nlayers - 3;
-    g->V = g->embed->iarg[0];
-    g->T = g->embed->iarg[1];
-    g->C = g->embed->out_width;
+    g->embed = st->lo == 0 ? &st->layers[0] : NULL;
+    g->norm = has_head ? &st->layers[st->nlayers - 2] : NULL;
+    g->head = has_head ? &st->layers[st->nlayers - 1] : NULL;
+    g->depth = st->nlayers - (g->embed != NULL) - 2 * has_head;
+    g->V = first->iarg[0];
+    g->T = first->iarg[1];
+    g->C = first->out_width;
     g->blocks = calloc((size_t)g->depth, sizeof *g->blocks);
     size_t cache = (size_t)g->depth * g->T * g->C;
     g->k = malloc(sizeof(float) * cache);
@@ -80,15 +84,15 @@ int pg_gen_create(pg_gen **out, const pg_stage *st)
     g->tmp = g->h + 4 * C;
     g->att = g->tmp + C;
     for (int b = 0; b < g->depth; b++) {
-        g->blocks[b] = &st->layers[1 + b];
+        g->blocks[b] = &st->layers[(g->embed != NULL) + b];
         if (strcmp(g->blocks[b]->kind->name, "block")) {
-            int rc = pg_error(PG_EINVAL, "generation: layer %d is %s, expected a block", 1 + b,
-                              g->blocks[b]->kind->name);
+            int rc = pg_error(PG_EINVAL, "generation: layer %d is %s, expected a block",
+                              g->blocks[b]->index, g->blocks[b]->kind->name);
             pg_gen_free(g);
             return rc;
         }
     }
-    g->NH = g->blocks[0]->iarg[0];
+    g->NH = g->depth ? g->blocks[0]->iarg[0] : 1;
     *out = g;
     return 0;
 }
@@ -124,16 +128,29 @@ static void attend(pg_gen *g, int b, int t)
 
 int pg_gen_feed(pg_gen *g, int token, float *logits)
 {
+    return pg_gen_step(g, token, NULL, logits);
+}
+
+int pg_gen_has_embed(const pg_gen *g) { return g->embed != NULL; }
+int pg_gen_has_head(const pg_gen *g) { return g->head != NULL; }
+int pg_gen_width(const pg_gen *g) { return g->C; }
+
+int pg_gen_step(pg_gen *g, int token, const float *in, float *out)
+{
     if (g->pos >= g->T)
         return pg_error(PG_EINVAL, "generation: the context of %d positions is full", g->T);
-    if (token < 0 || token >= g->V)
-        return pg_error(PG_EINVAL, "generation: token %d outside the vocabulary [0, %d)", token,
-                        g->V);
     const pg_ops *o = g->o;
     int t = g->pos, C = g->C;
-    // x (C) = wte[token] + wpe[t]
-    const float *wte = g->embed->params[0].w, *wpe = g->embed->params[1].w;
-    for (int i = 0; i < C; i++) g->x[i] = wte[(size_t)token * C + i] + wpe[(size_t)t * C + i];
+    if (g->embed) {
+        if (token < 0 || token >= g->V)
+            return pg_error(PG_EINVAL, "generation: token %d outside the vocabulary [0, %d)",
+                            token, g->V);
+        // x (C) = wte[token] + wpe[t]
+        const float *wte = g->embed->params[0].w, *wpe = g->embed->params[1].w;
+        for (int i = 0; i < C; i++) g->x[i] = wte[(size_t)token * C + i] + wpe[(size_t)t * C + i];
+    } else {
+        memcpy(g->x, in, sizeof(float) * (size_t)C); // the previous stage's row (C)
+    }
     for (int b = 0; b < g->depth; b++) {
         const pg_param *p = g->blocks[b]->params;
         o->layernorm_forward(g->ln, &g->mean, &g->rstd, g->x, p[LN1_W].w, p[LN1_B].w, 1, C);
@@ -150,9 +167,13 @@ int pg_gen_feed(pg_gen *g, int token, float *logits)
         o->matmul_forward(g->tmp, g->h, p[FCP_W].w, p[FCP_B].w, 1, 4 * C, C);
         o->add(g->x, g->x, g->tmp, (size_t)C);                          // residual
     }
-    const pg_param *n = g->norm->params;
-    o->layernorm_forward(g->ln, &g->mean, &g->rstd, g->x, n[0].w, n[1].w, 1, C);
-    o->matmul_forward(logits, g->ln, g->head->params[0].w, NULL, 1, C, g->V); // (V)
+    if (g->head) {
+        const pg_param *n = g->norm->params;
+        o->layernorm_forward(g->ln, &g->mean, &g->rstd, g->x, n[0].w, n[1].w, 1, C);
+        o->matmul_forward(out, g->ln, g->head->params[0].w, NULL, 1, C, g->V); // logits (V)
+    } else {
+        memcpy(out, g->x, sizeof(float) * (size_t)C); // to the next stage (C)
+    }
     g->pos++;
     return 0;
 }

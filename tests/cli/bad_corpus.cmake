@@ -217,6 +217,8 @@ pg_bad_gen(sample_mlp 0 "sample needs a gpt, the checkpoint's model is model.typ
 pg_bad_gen(sample_corrupt 0 "${BAD}/ckpt_flip.h5: dataset /params/layers.0.weight: CRC-32 mismatch"
            sample ${BAD}/ckpt_flip.h5)
 pg_bad_gen(sample_hf_relu 0 "${BAD}/hf_relu/config.json: activation_function" sample ${BAD}/hf_relu)
+pg_bad_gen(sample_too_many_ranks 3 "sample on 3 ranks needs at least 3 blocks, the model has 2 (model.depth)"
+           sample ${BAD}/hf_good)
 pg_bad_input(sample_no_src 0 "sample needs one SRC" sample)
 pg_bad_input(sample_missing 0 "cannot open 'cli/bad/nope_ckpt'" sample cli/bad/nope_ckpt)
 pg_bad_input(sample_temperature 0 "--temperature: expected a number in [0, 100], got '-1'"

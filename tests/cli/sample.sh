@@ -4,7 +4,8 @@
 #  - the same seed gives the same text, another seed other text, and
 #    temperature 0 the same text whatever the seed;
 #  - more tokens than the context (ctx 16, 100 tokens) keep going;
-#  - the checkpoint's Hugging Face export samples the same text.
+#  - the checkpoint's Hugging Face export samples the same text;
+#  - a pipeline of 2 ranks (one block each) samples the same text.
 set -euo pipefail
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -21,7 +22,7 @@ cmp -s "$out/a" "$out/c" && fail "two seeds gave the same text"
 [ "$(head -c 4 "$out/a")" = "The " ] || fail "the prompt is not printed first"
 # 4 prompt bytes + 100 tokens + the final newline (the default model's ids are bytes)
 [ "$(wc -c <"$out/a")" -eq 105 ] || fail "expected 105 bytes, got $(wc -c <"$out/a")"
-grep -q "^sample: 100 tokens after a 4-token prompt in .* ms per token after the prompt; KV cache, ctx 16), seed 7$" "$out/err" ||
+grep -q "^sample: 100 tokens after a 4-token prompt in .* ms per token after the prompt; KV cache, ctx 16, 1 rank), seed 7$" "$out/err" ||
   fail "no timing line: $(cat "$out/err")"
 s "$out/ck" -n 50 --temperature 0 --seed 1 >"$out/g1"
 s "$out/ck" -n 50 --temperature 0 --seed 2 >"$out/g2"
@@ -29,5 +30,8 @@ cmp -s "$out/g1" "$out/g2" || fail "temperature 0 depends on the seed"
 "$PIPEGRID" export "$out/ck" --format hf -o "$out/hf" >/dev/null
 s "$out/hf" --prompt "The " -n 100 --seed 7 >"$out/h"
 cmp -s "$out/a" "$out/h" || fail "the Hugging Face export samples other text"
+timeout 120 "$MPIEXEC" -n 2 "$PIPEGRID" sample "$out/ck" --prompt "The " -n 100 --seed 7 >"$out/p2" 2>>"$out/err"
+cmp -s "$out/a" "$out/p2" || fail "2 pipeline ranks sample other text"
+grep -q "ctx 16, 2 ranks), seed 7" "$out/err" || fail "no 2-rank timing line"
 cat "$out/a"
 echo ok
