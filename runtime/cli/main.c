@@ -21,7 +21,7 @@ static void usage(FILE *f)
           "  ckpt       inspect or verify an HDF5 checkpoint (no MPI needed)\n"
           "  trace      summarize or draw a trace of 'train --trace DIR' (no MPI needed)\n"
           "  export     a gpt checkpoint as a Hugging Face GPT-2 directory (no MPI needed)\n"
-          "  sample     generate text from a gpt checkpoint (one process, KV cache)\n"
+          "  sample     generate text from a gpt checkpoint (KV cache; one rank or a pipeline)\n"
           "\n"
           "examples:\n"
           "  mpiexec -n 4 pipegrid train --pp 2 --dp 2          # the built-in job (a small GPT)\n"
