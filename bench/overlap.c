@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     size_t nfloat = 0;
     int n = pg_engine_nstages(r->engine);
     pg_buckets **b = calloc((size_t)n, sizeof *b);
-    size_t bucket = (size_t)(r->cfg.parallel.bucket_mb * 1024 * 1024 / sizeof(float));
+    size_t bucket = (size_t)(pg_config_bucket_mb(&r->cfg, r->ops->name) * 1024 * 1024 /
+                             sizeof(float));
     if (!b || pg_comm_mpi_create(&group, r->grid->stage_group)) MPI_Abort(MPI_COMM_WORLD, 1);
     for (int i = 0; i < n; i++) {
         pg_stage *st = pg_engine_stage(r->engine, i);
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
         printf("grid pp=%d x dp=%d, schedule %s, %d microbatches, %zu gradient floats (%.1f MB) "
                "per rank in buckets of %g MiB\n",
                r->grid->pp, r->grid->dp, r->cfg.parallel.schedule, r->cfg.train.microbatches,
-               nfloat, nfloat * 4 / 1e6, r->cfg.parallel.bucket_mb);
+               nfloat, nfloat * 4 / 1e6, pg_config_bucket_mb(&r->cfg, r->ops->name));
         printf("step (median of %d)          %8.3f ms (compute %.3f ms)\n", STEPS, ms * 1e3,
                mc * 1e3);
         printf("exposed allreduce per step  %8.3f ms (the last replica's wait)\n", me * 1e3);

@@ -6,7 +6,11 @@
  * enforces a timeout itself.
  *
  * Buffers live in the memory of the compute backend the group was made for
- * (host memory for MPI; device memory for NCCL). Counts are float elements. */
+ * (host memory for MPI; device memory for NCCL). Counts are float elements.
+ * An operation reads and writes its buffer only after the compute work queued
+ * before it was started (NCCL: its stream waits on an event recorded on the
+ * compute stream; staged MPI: the download runs on the compute stream; MPI
+ * on the CPU: compute is synchronous), so callers need no device sync first. */
 #ifndef PG_COMM_H
 #define PG_COMM_H
 
@@ -51,8 +55,10 @@ struct pg_comm {
  * MPI matches by tag (NCCL by order); for mpi, staged MPI. nccl with a CPU
  * backend is an error naming runtime.comm. A group of one rank never gets an
  * NCCL communicator (staged MPI, which it never uses to exchange anything).
- * Collective over `m` when it makes an NCCL communicator. */
-int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p);
+ * Collective over `m` when it makes an NCCL communicator; `timeout` (seconds,
+ * <= 0: none; runtime.watchdog_s) bounds its set-up waits as pg_wait's. */
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p,
+                   double timeout);
 
 /* An MPI group over `m` (host buffers). */
 int pg_comm_mpi_create(pg_comm **c, MPI_Comm m);
@@ -62,11 +68,12 @@ int pg_comm_mpi_create(pg_comm **c, MPI_Comm m);
 int pg_comm_staged_create(pg_comm **c, MPI_Comm m, const pg_ops *ops);
 
 /* An NCCL group over `m` (CUDA builds; comm_nccl.c): one NCCL communicator
- * for collectives, made with ncclCommInitRank after broadcasting the unique
- * id over `m`, and with p2p one per ordered pair of ranks for sends and
- * receives, each with its own stream. Collective over `m`; a failure on any
- * rank is agreed (every rank returns an error). */
-int pg_comm_nccl_create(pg_comm **c, MPI_Comm m, int p2p);
+ * for collectives and, with p2p, one two-rank communicator per direction to
+ * each ring neighbour (rank +- 1) for sends and receives, each with its own
+ * stream. All are initialised non-blocking and waited for with pg_poll
+ * (`timeout` as pg_wait's). Collective over `m`; a failure on any rank is
+ * agreed (every rank returns an error, none is left inside NCCL). */
+int pg_comm_nccl_create(pg_comm **c, MPI_Comm m, int p2p, double timeout);
 
 void pg_comm_destroy(pg_comm *c);
 

@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p)
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p,
+                   double timeout)
 {
     *c = NULL;
     int device = strcmp(ops->name, "cpu") != 0;
@@ -22,7 +23,9 @@ int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind,
     if (size == 1) return pg_comm_staged_create(c, m, ops);
 #ifdef PG_HAVE_CUDA
     if (!strcmp(kind, "nccl") || (!strcmp(kind, "auto") && !p2p))
-        return pg_comm_nccl_create(c, m, p2p);
+        return pg_comm_nccl_create(c, m, p2p, timeout);
+#else
+    (void)timeout;
 #endif
     return pg_comm_staged_create(c, m, ops);
 }

@@ -89,9 +89,10 @@ static const key_def KEYS[] = {
       "node topology, docs/placement.md) | replica-major (rank = replica*pp + stage: a "
       "pipeline on consecutive ranks, so on one node) | stage-major (rank = stage*dp + "
       "replica: a stage group on consecutive ranks)"),
-    K("parallel", "bucket_mb", T_DOUBLE, parallel.bucket_mb, "1",
+    K("parallel", "bucket_mb", T_DOUBLE, parallel.bucket_mb, "-1",
       "gradient allreduce bucket size in MiB: buckets launch during the last backward, "
-      "from the last layer back (0 = one bucket per stage, launched after its backward)"),
+      "from the last layer back (0 = one bucket per stage, launched after its backward; "
+      "-1 = 25 on CUDA, 1 on the CPU)"),
     K("placement", "bind", T_STR, placement.bind, "auto",
       "auto (bind each rank to its cores and NUMA memory when every rank of the node gets "
       "its own core and no launcher bound it) | cores (always; error when oversubscribed) "
@@ -426,8 +427,11 @@ int pg_config_check(const pg_config *c)
     if (!(c->placement.cross_rail > 0) || c->placement.cross_rail > 1)
         return pg_error(PG_EINVAL, "placement.cross_rail: must lie in (0, 1], got %g",
                         c->placement.cross_rail);
-    if (!(c->parallel.bucket_mb >= 0) || c->parallel.bucket_mb > 65536)
-        return pg_error(PG_EINVAL, "parallel.bucket_mb: must lie in [0, 65536] MiB, got %g",
+    if ((!(c->parallel.bucket_mb >= 0) || c->parallel.bucket_mb > 65536) &&
+        c->parallel.bucket_mb != -1)
+        return pg_error(PG_EINVAL,
+                        "parallel.bucket_mb: must lie in [0, 65536] MiB or be -1 (by device), "
+                        "got %g",
                         c->parallel.bucket_mb);
     if (!(c->runtime.peak_gflops >= 0))
         return pg_error(PG_EINVAL, "runtime.peak_gflops: must be >= 0, got %g",
@@ -517,6 +521,12 @@ static void dump_value(const pg_config *c, const key_def *k, FILE *f)
     case T_DOUBLE: fprintf(f, "%.17g", *(const double *)field); break;
     case T_STR: fputs(field, f); break;
     }
+}
+
+double pg_config_bucket_mb(const pg_config *c, const char *device)
+{
+    if (c->parallel.bucket_mb != -1) return c->parallel.bucket_mb;
+    return strcmp(device, "cpu") ? 25.0 : 1.0;
 }
 
 void pg_config_dump(const pg_config *c, FILE *f)

@@ -51,7 +51,8 @@ typedef struct pg_config {
         char schedule_file[PG_STR_LONG]; /* for schedule = file */
         char partition[PG_STR_LONG];  /* auto | uniform | comma list of layers per stage */
         char order[PG_STR_SHORT];     /* auto | replica-major | stage-major */
-        double bucket_mb;             /* gradient allreduce bucket, MiB (0 = one per stage) */
+        double bucket_mb;             /* gradient allreduce bucket, MiB (0 = one per stage;
+                                         -1 = by device: pg_config_bucket_mb) */
     } parallel;
     struct {
         char bind[PG_STR_SHORT]; /* auto | cores | none */
@@ -90,6 +91,12 @@ int pg_config_load_string(pg_config *c, const char *text, const char *origin);
 
 /* Apply one override "section.key=value". */
 int pg_config_set(pg_config *c, const char *assignment);
+
+/* The gradient bucket size in MiB that parallel.bucket_mb means for a run on
+ * compute backend `device` ("cpu", "cuda"): the key's value, or for -1 (the
+ * default) 25 MiB on a device (NCCL launches are costly; PyTorch DDP's
+ * default) and 1 MiB on the CPU (MPI, where small buckets overlap best). */
+double pg_config_bucket_mb(const pg_config *c, const char *device);
 
 /* Cross-key checks (ranges, known names); error names the key. */
 int pg_config_check(const pg_config *c);

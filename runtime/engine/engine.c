@@ -198,7 +198,8 @@ static void after_layer(void *ctx, pg_stage *st, int k, int weight)
         size_t off = 0; /* first gradient of layer k: layers are laid out in order */
         for (int j = 0; j < k; j++)
             for (int p = 0; p < st->layers[j].nparams; p++) off += st->layers[j].params[p].n;
-        e->ops->sync();
+        /* no device sync: the allreduce is ordered after the queued backward
+         * by its backend (comm.h) */
         rc = pg_buckets_ready(b, off);
     }
     if (!rc) rc = progress(e);
@@ -352,8 +353,7 @@ static int do_reduce(pg_engine *e, int stage)
 {
     pg_buckets *b = e->buckets[e->local_of[stage]];
     if (!b) return 0;
-    e->ops->sync();
-    return pg_buckets_ready(b, 0);
+    return pg_buckets_ready(b, 0); /* ordered after the backward by the backend (comm.h) */
 }
 
 /* ---- NaN/Inf ---- */
@@ -694,8 +694,9 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     e->eval_batch = -1;
     e->b = G / (g->dp * M);
     /* pipeline sends and receives; the stage group's gradient allreduce */
-    int rc = pg_comm_create(&e->pipe, g->pipe, a->ops, a->cfg->runtime.comm, 1);
-    if (!rc) rc = pg_comm_create(&e->group, g->stage_group, a->ops, a->cfg->runtime.comm, 0);
+    double wd = a->cfg->runtime.watchdog_s;
+    int rc = pg_comm_create(&e->pipe, g->pipe, a->ops, a->cfg->runtime.comm, 1, wd);
+    if (!rc) rc = pg_comm_create(&e->group, g->stage_group, a->ops, a->cfg->runtime.comm, 0, wd);
     if (rc) goto fail;
     e->local_of = malloc(sizeof(int) * (size_t)S);
     e->stages = calloc((size_t)S, sizeof(pg_stage *));
@@ -725,7 +726,8 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
         pg_stage *st = e->stages[i];
         st->after_layer = after_layer;
         st->hook_ctx = e;
-        size_t bucket = (size_t)(a->cfg->parallel.bucket_mb * 1024 * 1024 / sizeof(float));
+        size_t bucket = (size_t)(pg_config_bucket_mb(a->cfg, a->ops->name) * 1024 * 1024 /
+                                 sizeof(float));
         if (g->dp > 1 && (rc = pg_buckets_create(&e->buckets[i], e->group, st->grads,
                                                  st->nparams, bucket, st->id)))
             goto fail;
