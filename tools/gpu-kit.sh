@@ -15,7 +15,8 @@
 #      MPICH's mpiexec and hydra_pmi_proxy), lib/ (every shared library those
 #      load that is not glibc, libgcc_s, libstdc++ or a CUDA-side library, as
 #      ldd resolves them here; UCX's cma module in lib/ucx), share/corpus.h5
-#      (the built-in corpus as a token dataset, for the 2-rank runs), run.sh
+#      (the built-in corpus as a token dataset, for the 2-rank runs),
+#      share/torch_gpt2.py (the PyTorch baseline of the bench), run.sh
 #      (tests/gpu/run.sh: the GPU check), env.sh (the library path for running
 #      the kit's binaries by hand) and BUILD (when, from which commit);
 #   3. packs it as gpu-kit.tar.xz, the one path a device call carries, and
@@ -54,6 +55,7 @@ cp "$proxy" "$kit/bin/hydra_pmi_proxy"
 cp "$root/tests/gpu/run.sh" "$kit/run.sh"
 mkdir -p "$kit/share" # the 2-rank runs' data: byte tokens of the built-in corpus
 "$build/pipegrid" prep --default -o "$kit/share/corpus.h5" >/dev/null
+cp "$root/tests/gpu/torch_gpt2.py" "$kit/share/" # the PyTorch baseline
 
 # Libraries the GPU machine has (glibc's, the compiler runtime's) or must
 # provide itself (the CUDA side): never copied.

@@ -13,6 +13,10 @@
 #      50257, batch 8) at fp32, tf32 and bf16: tokens/s, MFU and the GEMM rate
 #      of the backend at that precision and at bf16 on random data, all in
 #      the same run (gpu_bench); runs whatever the parity tests gave;
+#   2b. the same shape in PyTorch (share/torch_gpt2.py, the machine's own
+#      python3 with torch, without the kit's libraries) at the same three
+#      precisions, and pipegrid's tokens/s over torch's per precision; skipped
+#      (not failed) where no python3 has torch;
 #   3. a 2-rank run on the one GPU through the staged MPI path (pp=2 and dp=2
 #      with runtime.comm=mpi, the kit's mpiexec), its final loss against the
 #      same run on the CPU.
@@ -39,10 +43,13 @@ iters=10
 dry=${PG_KIT_DRYRUN:-0}
 gpu=cuda
 bench_model=()
+torch_model=()
+ratios=()
 if [ "$dry" = 1 ]; then
   gpu=cpu iters=1
   bench_model=(--set model.depth=2 --set model.width=64 --set model.heads=2 --set model.vocab=256
                --set model.ctx=64)
+  torch_model=(--depth 2 --width 64 --heads 2 --vocab 256 --ctx 64)
   export PG_GPU_TEST_SELF=1
 fi
 start=$(date +%s)
@@ -125,6 +132,7 @@ for so in libcuda.so.1 libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libnccl
   used+=("$so <- ${where:-NOT FOUND}")
 done
 stamp "CUDA-side libraries: $(IFS=';'; echo "${used[*]}" | sed 's/;/; /g')"
+orig_ld=${LD_LIBRARY_PATH:-}
 export LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 unresolved=$(for b in "$kit"/bin/*; do ldd "$b" 2>&1 | grep -E "not found|version .* not found" | sed "s|^|$(basename "$b"): |"; done | sort -u)
 if [ -n "$unresolved" ]; then
@@ -182,6 +190,41 @@ for p in fp32 tf32 bf16; do
   record "bench_$p" $rc $(( $(date +%s) - t0 ))
 done
 
+# ---- 2b. the PyTorch baseline on the same shape, same process-free of the kit's libraries ----
+py=""
+for cand in python3 /opt/torch/.venv/bin/python3; do
+  command -v "$cand" >/dev/null && env LD_LIBRARY_PATH="$orig_ld" "$cand" -c 'import torch' 2>/dev/null &&
+    { py=$cand; break; }
+done
+torch_rows=()
+if [ -z "$py" ]; then
+  stamp "PyTorch baseline: skipped (no python3 with torch here)"
+  results+=("\"torch_baseline\": {\"status\": \"skipped\", \"note\": \"no python3 with torch\"}")
+else
+  t0=$(date +%s)
+  stamp "PyTorch baseline, GPT-2 small, fp32/tf32/bf16 ($py; limit $(limit 150) s)"
+  { echo "== torch_gpt2.py ($py)"; env LD_LIBRARY_PATH="$orig_ld" PYTHONUNBUFFERED=1 timeout "$(limit 150)" \
+      "$py" "$kit/share/torch_gpt2.py" --device "$gpu" --iters "$iters" --batch "${GPU_BENCH_BATCH:-8}" \
+      "${torch_model[@]}"; } >"$out/torch.tmp" 2>&1
+  rc=$?
+  tee -a "$out/bench.log" <"$out/torch.tmp" | grep -v '^json:'
+  while read -r line; do torch_rows+=("${line#json: }"); done < <(grep '^json: ' "$out/torch.tmp")
+  rm -f "$out/torch.tmp"
+  record torch_baseline $rc $(( $(date +%s) - t0 ))
+  # pipegrid's tokens/s over torch's, per precision
+  for b in "${bench[@]}"; do
+    p=$(sed -n 's/.*"precision": "\([a-z0-9]*\)".*/\1/p' <<<"$b")
+    ours=$(sed -n 's/.*"tokens_per_s": \([0-9.]*\).*/\1/p' <<<"$b")
+    for t in "${torch_rows[@]}"; do
+      [ "$(sed -n 's/.*"precision": "\([a-z0-9]*\)".*/\1/p' <<<"$t")" = "$p" ] || continue
+      theirs=$(sed -n 's/.*"tokens_per_s": \([0-9.]*\).*/\1/p' <<<"$t")
+      ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')
+      ratios+=("$(jstr "$p"): $ratio")
+      echo "pipegrid / torch tokens/s at $p: $ours / $theirs = $ratio"
+    done
+  done
+fi
+
 # ---- 3. two ranks on the one GPU, staged through host memory by MPI ----
 two_ranks() { # label device args...: final loss on stdout, output to mpi.log
   local label=$1 dev=$2
@@ -234,7 +277,12 @@ total=$(( $(date +%s) - start ))
   echo "  \"bench\": ["
   n=${#bench[@]}
   for i in "${!bench[@]}"; do echo "    ${bench[$i]}$([ $((i + 1)) -lt "$n" ] && echo ,)"; done
-  echo "  ]"
+  echo "  ],"
+  echo "  \"torch\": ["
+  n=${#torch_rows[@]}
+  for i in "${!torch_rows[@]}"; do echo "    ${torch_rows[$i]}$([ $((i + 1)) -lt "$n" ] && echo ,)"; done
+  echo "  ],"
+  echo "  \"pipegrid_over_torch_tokens_per_s\": {$(IFS=,; echo "${ratios[*]}" | sed 's/,/, /g')}"
   echo "}"
 } >"$out/summary.json"
 stamp "done in $total s; summary in $out/summary.json"

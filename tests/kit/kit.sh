@@ -13,7 +13,8 @@
 #      (or pass, where there is one);
 #   5. the kit's run.sh in its dry-run mode (the CPU standing in for the GPU)
 #      goes through every part, exits 0 and leaves a valid summary.json among
-#      at most 8 files.
+#      at most 8 files (the PyTorch baseline is skipped where the python3 that
+#      env -i finds has no torch, as here).
 # Exit 77 (skipped) when this machine cannot build the kit (no nvcc).
 #   kit.sh WORKDIR
 set -euo pipefail
@@ -97,7 +98,8 @@ if command -v "${PG_PYTHON:-python3}" >/dev/null; then
 s = json.load(open(sys.argv[1]))
 assert not s["failed"], s["failed"]
 assert len(s["bench"]) == 3 and all(b["tokens_per_s"] > 0 for b in s["bench"]), s["bench"]
-assert all(c["status"] == "pass" for c in s["checks"].values()), s["checks"]
+assert all(c["status"] == "pass" or (k == "torch_baseline" and c["status"] == "skipped")
+           for k, c in s["checks"].items()), s["checks"]
 print("summary.json: %d checks passed, %d bench rows" % (len(s["checks"]), len(s["bench"])))' \
     "$work/out/summary.json" || fail "summary.json is not the expected JSON"
 fi
