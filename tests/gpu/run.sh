@@ -19,7 +19,9 @@
 #      (not failed) where no python3 has torch;
 #   3. a 2-rank run on the one GPU through the staged MPI path (pp=2 and dp=2
 #      with runtime.comm=mpi, the kit's mpiexec), its final loss against the
-#      same run on the CPU.
+#      same run on the CPU;
+#   4. 2 ranks with runtime.comm=nccl on the one GPU, which NCCL refuses: the
+#      run must end with an error line, not hang (non-blocking NCCL set-up).
 # Writes to $OUT (default ./gpu-out): summary.json, run.log (all of the
 # output), ops.log, step.log, bench.log, mpi.log and, when something was
 # rerun, sanitizer.log (7 files at most). Exit status 0 only when every part
@@ -258,6 +260,27 @@ for grid in "--pp 2 --dp 1" "--pp 1 --dp 2"; do
   echo "$note"
   record "$name" $(( 1 - ok )) $(( $(date +%s) - t0 )) "$note"
 done
+
+# ---- 4. NCCL's refusal of two ranks on one GPU ends the run cleanly ----
+# NCCL refuses two ranks on one GPU, so a dp=2 run with runtime.comm=nccl must
+# fail at set-up with an error on every rank (non-blocking init + agreement),
+# not hang inside NCCL; should this NCCL accept it, the run passing is fine too.
+t0=$(date +%s)
+stamp "2 ranks, --dp 2, runtime.comm=nccl on the one GPU: a clean end, no hang (limit $(limit 90) s)"
+{ echo "== nccl_one_gpu: mpiexec -n 2 pipegrid train --device $gpu --dp 2 runtime.comm=nccl";
+  (cd "$kit" && timeout "$(limit 90)" mpiexec -launcher fork -localhost 127.0.0.1 -n 2 \
+    bin/pipegrid train --device "$gpu" --dp 2 --steps 2 --set data.path=share/corpus.h5 \
+    --set model.depth=2 --set runtime.comm=nccl); echo "rc=$?"; } >>"$out/mpi.log" 2>&1
+nrc=$(sed -n '/^== nccl_one_gpu:/,$p' "$out/mpi.log" | sed -n 's/^rc=//p' | tail -1)
+nerr=$(sed -n '/^== nccl_one_gpu:/,$p' "$out/mpi.log" | grep -m1 'error' || true)
+sed -n '/^== nccl_one_gpu:/,$p' "$out/mpi.log" | tail -4
+if [ "$nrc" = 0 ]; then
+  record nccl_one_gpu 0 $(( $(date +%s) - t0 )) "NCCL accepted two ranks on one GPU; the run passed"
+elif [ "$nrc" = 124 ] || [ -z "$nerr" ]; then
+  record nccl_one_gpu 1 $(( $(date +%s) - t0 )) "rc ${nrc:-none}: hung or ended without an error line"
+else
+  record nccl_one_gpu 0 $(( $(date +%s) - t0 )) "refused cleanly (rc $nrc): $nerr"
+fi
 
 # ---- summary ----
 total=$(( $(date +%s) - start ))
