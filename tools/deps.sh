@@ -7,7 +7,9 @@
 #     PyPI with tools/requirements.txt. Every Python tool of the repo runs
 #     through it (tools/py), whatever python3 is on PATH (a pyenv Python does
 #     not see Debian's python3-* packages). It is refilled when
-#     tools/requirements.txt changes.
+#     tools/requirements.txt changes. The wheels are kept in
+#     ~/.cache/pipegrid/wheels ($PIPEGRID_WHEELS overrides), so that another
+#     clone on the same machine (CI's) installs them without the network.
 #   tools/deps.sh [extra-debian-package ...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,8 +46,16 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "tools/deps.sh: making the Python environment $venv with $(command -v $base) ($($base --version 2>&1))"
   "$base" -m venv "$venv"
 fi
-echo "tools/deps.sh: filling $venv from PyPI (tools/requirements.txt)"
+wheels=${PIPEGRID_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/pipegrid/wheels}
+mkdir -p "$wheels"
 start=$(date +%s)
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+if "${pip[@]}" install --no-index --find-links "$wheels" -r "$req" 2>/dev/null; then
+  echo "tools/deps.sh: filled $venv from the wheels in $wheels"
+else
+  echo "tools/deps.sh: filling $venv from PyPI (tools/requirements.txt; wheels kept in $wheels)"
+  "${pip[@]}" download -d "$wheels" -r "$req"
+  "${pip[@]}" install --no-index --find-links "$wheels" -r "$req"
+fi
 cp "$req" "$stamp"
 echo "tools/deps.sh: Python environment ready in $(( $(date +%s) - start )) s ($(du -sh "$venv" | cut -f1))"
