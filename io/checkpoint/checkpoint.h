@@ -7,13 +7,16 @@
  * schedule, seeds and data position as attributes of "/". DIR/latest is a
  * one-line text file naming the newest committed checkpoint.
  *
- * Saving is collective over the run's world: all ranks write with parallel
- * HDF5 (MPI-IO, collective transfers), the dp replicas of a stage each write
- * 1/dp of every tensor of that stage. The file is written as
- * step_NNNNNNNN.h5.tmp, all ranks confirm, the file is synced (MPI_File_sync),
- * renamed, the directory synced, and only then `latest` is replaced (also by
+ * Saving is collective over the run's world: rank 0 creates the file's HDF5
+ * structure (serial HDF5), every rank writes its rows into it (the dp
+ * replicas of a stage each write 1/dp of every tensor of that stage) and
+ * syncs them, every step ending in an agreement of all ranks (ckpt_save.c).
+ * The file is written as step_NNNNNNNN.h5.tmp, renamed once every rank's
+ * rows are synced, the directory synced, and `latest` replaced (also by
  * write-temp-then-rename). A crash at any point leaves the previous
- * checkpoint and `latest` intact; a *.tmp file is never loaded.
+ * checkpoint and `latest` intact; a *.tmp file is never loaded. A failed
+ * save (full disk, I/O error, NaN/Inf in the state) removes its file and
+ * leaves `latest` as it was.
  *
  * Error convention for the collective calls here: every rank returns the same
  * code, and pg_errmsg() holds the explanation on every rank. */
@@ -25,7 +28,7 @@
 #include <stddef.h>
 
 #define PG_CKPT_FORMAT "pipegrid-checkpoint"
-#define PG_CKPT_VERSION 1
+#define PG_CKPT_VERSION 2 /* 2: attrs_crc32 over the root attributes */
 
 /* Write the current step's checkpoint of `r` into `dir` (created if needed),
  * commit it atomically, point DIR/latest at it and prune DIR to the newest
@@ -41,16 +44,45 @@ int pg_ckpt_save(pg_run *r, const char *dir);
  * pg_run_free. */
 int pg_ckpt_finish(pg_run *r);
 
+/* What pg_ckpt_maybe_save did, for the caller to report. */
+typedef struct pg_ckpt_saved {
+    int saved;      /* 1: this step was saved (or its background write started) */
+    int background; /* 1: writing on a thread; seconds is 0 */
+    int step;
+    char path[PG_STR_LONG + 32];
+    double bytes, seconds, stall; /* tensor bytes; save time; time the step stalled */
+    int earlier_rc;     /* the previous background save failed (agreed): its code */
+    char earlier[1024]; /* and its message */
+} pg_ckpt_saved;
+
 /* Save when the configuration asks for it after the step just taken:
  * checkpoint.every > 0 and (step % every == 0 or step == train.steps).
- * Prints one line on world rank 0 per save. Collective. */
-int pg_ckpt_maybe_save(pg_run *r);
+ * Fills *saved (saved = 0 when no save was due). When the previous
+ * background save failed, that is the error with checkpoint.on_error=stop;
+ * with continue it is reported in saved->earlier_rc/earlier and this step is
+ * saved all the same. Prints nothing. Collective; errors are agreed. */
+int pg_ckpt_maybe_save(pg_run *r, pg_ckpt_saved *saved);
 
-/* Resolve a resume spec to a checkpoint file: "latest" (DIR/latest with DIR =
+/* Check that checkpoints can be written to `dir`: create it if needed and
+ * create and remove a probe file there. Local (call on one rank and agree);
+ * the message names the directory and the cause. */
+int pg_ckpt_check_dir(const char *dir);
+
+/* Resolve a spec to one checkpoint file: "latest" (DIR/latest with DIR =
  * checkpoint.dir), a directory (its `latest`) or a file. "auto" is "latest"
- * when DIR/latest exists and otherwise resolves to "" (start fresh).
- * Local, no communication. */
+ * when DIR/latest exists and otherwise resolves to "". Local. */
 int pg_ckpt_resolve(const char *spec, const char *dir, char *path, size_t n);
+
+/* The checkpoints a resume spec names, best first (malloc'd paths; free
+ * with pg_ckpt_candidates_free): a file names itself; "latest" and "auto"
+ * (DIR = checkpoint.dir) and a directory name the file DIR/latest names and
+ * then every older DIR/step_NNNNNNNN.h5, newest first (all of them, newest
+ * first, when DIR/latest is missing). An unreadable `latest` (malformed,
+ * naming a missing file) adds its reason to *note (may be NULL; malloc'd)
+ * and the step files follow. No candidate: "auto" gives *n = 0 (start
+ * fresh); the others fail with the reason. Local, no communication. */
+int pg_ckpt_candidates(const char *spec, const char *dir, char ***paths, int *n, char **note);
+void pg_ckpt_candidates_free(char **paths, int n);
 
 /* Load checkpoint `path` into the freshly built run `r`, whatever pp, dp,
  * schedule and microbatch count r has: parameters and optimizer state of
@@ -59,7 +91,10 @@ int pg_ckpt_resolve(const char *spec, const char *dir, char *path, size_t n);
  * file and the dataset or config key, with both values) when the model
  * configuration, optimizer or global batch differ from the checkpoint's, a
  * tensor is missing, has another shape or dtype, or its CRC-32 does not
- * match. Remembers `path` so that pruning never deletes it. Collective. */
+ * match, a tensor holds NaN/Inf, or the file holds a dataset the
+ * configuration does not imply. On failure the run's tensors are undefined
+ * (load another checkpoint or discard the run). Remembers `path` so that
+ * pruning never deletes it. Collective. */
 int pg_ckpt_load(pg_run *r, const char *path);
 
 /* Agree on rc over `comm` (collective): every rank returns the code of the
@@ -74,7 +109,9 @@ void pg_ckpt_free(struct pg_ckpt *c);
 /* Verify a checkpoint file without MPI: root attributes, every dataset the
  * recorded configuration implies (present, float32, right shape, CRC-32
  * matches) and no unexpected ones. Prints one line per problem (naming the
- * file and dataset) to `out` (may be NULL), and a summary. Returns 0 when all
+ * file and dataset) to `out` (may be NULL), and a summary. Every tensor is
+ * also checked for NaN/Inf, the root attributes against their checksum and
+ * each other (as pg_ckpt_load does). Returns 0 when all
  * is well, else a pg_err with the first problem as the message. */
 int pg_ckpt_verify(const char *path, FILE *out);
 

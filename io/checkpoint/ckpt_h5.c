@@ -113,3 +113,57 @@ int pg_h5_exists(hid_t file, const char *path)
     }
     return 1;
 }
+
+int pg_h5_text(hid_t obj, const char *name, char **text)
+{
+    *text = NULL;
+    if (pg_h5_get_str(obj, name, text) == 0) return 0;
+    hssize_t count;
+    hid_t a = open_attr(obj, name, &count);
+    if (a < 0) return -1;
+    hid_t ft = H5Aget_type(a);
+    int64_t *v = NULL;
+    int ok = ft >= 0 && H5Tget_class(ft) == H5T_INTEGER && count >= 1 && count <= 1 << 20 &&
+             (v = malloc(sizeof *v * (size_t)count)) && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+    if (ft >= 0) H5Tclose(ft);
+    H5Aclose(a);
+    char *s = ok ? malloc(24 * (size_t)count + 1) : NULL;
+    if (s) {
+        size_t len = 0;
+        for (hssize_t i = 0; i < count; i++)
+            len += (size_t)sprintf(s + len, "%s%lld", i ? "," : "", (long long)v[i]);
+    }
+    free(v);
+    *text = s;
+    return s ? 0 : -1;
+}
+
+/* H5Ewalk2 callback (walking down: outermost first): keeps the words of an
+ * errno (HDF5's POSIX driver writes "errno = 28, error message = '...'") and
+ * the deepest description. */
+typedef struct cause {
+    char os[256], deepest[256];
+} cause;
+
+static herr_t walk(unsigned n, const H5E_error2_t *e, void *arg)
+{
+    (void)n;
+    cause *c = arg;
+    if (!e->desc) return 0;
+    const char *at = strstr(e->desc, "error message = '");
+    if (at && !c->os[0]) {
+        at += strlen("error message = '");
+        snprintf(c->os, sizeof c->os, "%.*s", (int)strcspn(at, "'"), at);
+    }
+    snprintf(c->deepest, sizeof c->deepest, "%s", e->desc);
+    return 0;
+}
+
+void pg_h5_cause(char *buf, size_t n)
+{
+    cause c = {"", ""};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &c);
+    snprintf(buf, n, "%s", c.os[0] ? c.os : c.deepest[0] ? c.deepest
+                                                        : "HDF5 reported an error without a cause");
+    H5Eclear2(H5E_DEFAULT);
+}

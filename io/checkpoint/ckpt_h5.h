@@ -21,6 +21,15 @@ int pg_h5_get_str(hid_t obj, const char *name, char **s);
 int pg_h5_get_i64(hid_t obj, const char *name, int64_t *v, int n);
 int pg_h5_get_u32(hid_t obj, const char *name, uint32_t *v);
 
+/* Attribute `name` as text (malloc'd): a string as it is, integers in
+ * decimal separated by commas. -1 if absent or of another class. */
+int pg_h5_text(hid_t obj, const char *name, char **text);
+
+/* The cause of the HDF5 error just reported, for a message: the operating
+ * system's (strerror's) words when HDF5's error stack records an errno, else
+ * HDF5's innermost description. Clears the stack. */
+void pg_h5_cause(char *buf, size_t n);
+
 /* 1 when every group on the way to `path` and the link itself exist. */
 int pg_h5_exists(hid_t file, const char *path);
 

@@ -4,7 +4,11 @@
 
 #include "io/checkpoint/checkpoint.h"
 
+#include "io/checkpoint/ckpt_h5.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/error.h"
+
+#include <sched.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -112,20 +116,101 @@ uint32_t pg_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
     return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
 }
 
+/* Complete request q, spinning briefly and then yielding the CPU between
+ * tests: MPICH's blocking calls busy-poll, which starves ranks that share
+ * cores (docs/checkpoint-format.md). Usable from any thread (no watcher). */
+static int wait_yield(MPI_Request *q)
+{
+    double t0 = pg_now();
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(q, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return pg_error(PG_ECOMM, "checkpoint: MPI request failed");
+        if (done) return 0;
+        if (pg_now() - t0 > 50e-6) sched_yield();
+    }
+}
+
+int pg_ckpt_allreduce(void *buf, int n, MPI_Datatype type, MPI_Op op, MPI_Comm comm)
+{
+    MPI_Request q;
+    if (MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, comm, &q) != MPI_SUCCESS)
+        return pg_error(PG_ECOMM, "checkpoint: allreduce failed");
+    return wait_yield(&q);
+}
+
+int pg_ckpt_bcast(void *buf, int n, MPI_Datatype type, int root, MPI_Comm comm)
+{
+    MPI_Request q;
+    if (MPI_Ibcast(buf, n, type, root, comm, &q) != MPI_SUCCESS)
+        return pg_error(PG_ECOMM, "checkpoint: broadcast failed");
+    return wait_yield(&q);
+}
+
 int pg_ckpt_agree(MPI_Comm comm, int rc)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
     int who = rc ? rank : INT_MAX;
-    MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, comm);
+    if (pg_ckpt_allreduce(&who, 1, MPI_INT, MPI_MIN, comm)) return PG_ECOMM;
     if (who == INT_MAX) return 0;
     struct {
         int code;
         char msg[1024];
     } m = {rc, ""};
     if (rank == who) snprintf(m.msg, sizeof m.msg, "%s", pg_errmsg());
-    MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, who, comm);
+    if (pg_ckpt_bcast(&m, (int)sizeof m, MPI_BYTE, who, comm)) return PG_ECOMM;
     return pg_error(m.code, "%s", m.msg);
+}
+
+uint32_t pg_ckpt_combine(const pg_ckpt_tensor *t, const uint32_t *parts, int dp)
+{
+    uint32_t c = 0;
+    for (int k = 0; k < dp; k++) {
+        uint64_t lo, hi;
+        pg_ckpt_rows(t, k, dp, &lo, &hi);
+        c = pg_crc32_combine(c, parts[k], sizeof(float) * (hi - lo) * pg_ckpt_row_len(t));
+    }
+    return c;
+}
+
+size_t pg_ckpt_nonfinite(const float *x, size_t n)
+{
+    /* an exponent of all ones is Inf or NaN; the OR of a block is tested
+     * first so that the common, clean case vectorises */
+    const uint32_t *u = (const uint32_t *)x;
+    for (size_t i = 0; i < n; i += 4096) {
+        size_t e = i + 4096 < n ? i + 4096 : n;
+        int bad = 0;
+        for (size_t k = i; k < e; k++) bad |= (u[k] & 0x7f800000u) == 0x7f800000u;
+        if (!bad) continue;
+        for (size_t k = i; k < e; k++)
+            if ((u[k] & 0x7f800000u) == 0x7f800000u) return k;
+    }
+    return n;
+}
+
+/* The root attributes the checksum covers, in this order (docs). */
+static const char *const attrs_covered[] = {
+    "format", "format_version", "step", "data_position", "optimizer_step", "optimizer",
+    "config", "grid_pp", "grid_dp", "nranks", "schedule", "microbatches", "partition",
+    "train_seed", "data_seed", "rng_state", "writer", "created"};
+
+int pg_ckpt_attrs_crc(hid_t f, uint32_t *crc)
+{
+    uint32_t c = 0;
+    for (size_t i = 0; i < sizeof attrs_covered / sizeof attrs_covered[0]; i++) {
+        const char *name = attrs_covered[i];
+        char *text = NULL;
+        if (pg_h5_text(f, name, &text)) return -1;
+        c = pg_crc32(c, name, strlen(name));
+        c = pg_crc32(c, "=", 1);
+        c = pg_crc32(c, text, strlen(text));
+        c = pg_crc32(c, "\n", 1);
+        free(text);
+    }
+    *crc = c;
+    return 0;
 }
 
 struct pg_ckpt *pg_ckpt_of(pg_run *r)

@@ -94,6 +94,25 @@ struct pg_ckpt {
 /* r->ckpt, created on first use; NULL (with a message) when out of memory. */
 struct pg_ckpt *pg_ckpt_of(pg_run *r);
 
+/* Collectives of the checkpoint code over `comm` that yield the CPU while
+ * they wait (MPICH's blocking calls busy-poll): in-place allreduce and
+ * broadcast. Safe from the background writer's thread. 0 or PG_ECOMM. */
+int pg_ckpt_allreduce(void *buf, int n, MPI_Datatype type, MPI_Op op, MPI_Comm comm);
+int pg_ckpt_bcast(void *buf, int n, MPI_Datatype type, int root, MPI_Comm comm);
+
+/* The CRC-32 of tensor t from the CRC-32s of the row blocks of dp replicas
+ * (pg_ckpt_rows), parts[k] being replica k's. */
+uint32_t pg_ckpt_combine(const pg_ckpt_tensor *t, const uint32_t *parts, int dp);
+
+/* Index of the first NaN or Inf among x[0, n), or n when all are finite. */
+size_t pg_ckpt_nonfinite(const float *x, size_t n);
+
+/* The CRC-32 of the root attributes of file f (format version 2): for each
+ * covered attribute in a fixed order, "name=value\n" with strings as they are
+ * and integers in decimal, comma-separated (docs/checkpoint-format.md).
+ * -1 when one is missing. */
+int pg_ckpt_attrs_crc(hid_t f, uint32_t *crc);
+
 /* CRC-32 (zlib's, the one Python's zlib.crc32 computes) of n bytes, and of
  * the concatenation of two blocks from their CRCs. */
 uint32_t pg_crc32(uint32_t crc, const void *p, size_t n);

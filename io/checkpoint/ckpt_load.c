@@ -13,7 +13,9 @@
 #include "runtime/base/error.h"
 #include "runtime/base/range.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,29 @@ void pg_ckpt_header_free(pg_ckpt_header *h)
     memset(h, 0, sizeof *h);
 }
 
+/* The root attributes against each other and the file's name: the data
+ * position counts the samples of `step` global batches, the optimizer's
+ * updates are at most the steps (skipped NaN/Inf steps update nothing), and
+ * step_NNNNNNNN.h5 holds step NNNNNNNN. */
+static int cross_check(const char *path, const pg_ckpt_header *h)
+{
+    if (h->data_position != h->step * (int64_t)h->cfg.train.batch_size)
+        return pg_error(PG_EFORMAT, "%s: root attributes disagree: data_position %lld is not "
+                                    "step %lld x train.batch_size %d", path,
+                        (long long)h->data_position, (long long)h->step, h->cfg.train.batch_size);
+    if (h->optim_t > h->step)
+        return pg_error(PG_EFORMAT, "%s: root attributes disagree: optimizer_step %lld exceeds "
+                                    "step %lld", path, (long long)h->optim_t, (long long)h->step);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    long long named;
+    int len = 0;
+    if (sscanf(base, "step_%8lld.h5%n", &named, &len) == 1 && len == (int)strlen(base) &&
+        len == (int)strlen("step_00000000.h5") && named != h->step)
+        return pg_error(PG_EFORMAT, "%s: root attribute step %lld disagrees with the file name",
+                        path, (long long)h->step);
+    return 0;
+}
+
 int pg_ckpt_read_header(hid_t f, const char *path, pg_ckpt_header *h)
 {
     memset(h, 0, sizeof *h);
@@ -115,6 +140,19 @@ int pg_ckpt_read_header(hid_t f, const char *path, pg_ckpt_header *h)
     if (!rc && strcmp(h->optimizer, h->cfg.optim.name))
         rc = pg_error(PG_EFORMAT, "%s: attribute optimizer '%s' disagrees with the config's "
                                   "optim.name '%s'", path, h->optimizer, h->cfg.optim.name);
+    uint32_t want = 0, got = 0;
+    if (!rc && h->version >= 2) {
+        if (pg_h5_get_u32(f, "attrs_crc32", &want))
+            rc = pg_error(PG_EFORMAT, "%s: root attribute 'attrs_crc32' is missing", path);
+        else if (pg_ckpt_attrs_crc(f, &got))
+            rc = pg_error(PG_EFORMAT, "%s: a root attribute covered by attrs_crc32 is missing "
+                                      "or of the wrong type", path);
+        else if (got != want)
+            rc = pg_error(PG_EFORMAT, "%s: root attributes: CRC-32 mismatch (stored 0x%08x, "
+                                      "attributes 0x%08x): step, config or another root "
+                                      "attribute was changed", path, want, got);
+    }
+    if (!rc) rc = cross_check(path, h);
     if (rc) pg_ckpt_header_free(h);
     return rc;
 }
@@ -221,56 +259,111 @@ hid_t pg_ckpt_open_tensor(hid_t f, const char *path, const char *name, const pg_
     return d;
 }
 
-/* Read rows [lo, hi) of dataset d into buf (which holds the whole tensor). */
-static int read_rows(hid_t d, const pg_ckpt_tensor *t, uint64_t lo, uint64_t hi, float *buf)
+/* Read all of tensor t (dataset d) into buf: one pread at the dataset's
+ * file offset when its storage is contiguous (what pipegrid writes), else
+ * through HDF5. */
+static int read_all(hid_t d, int fd, const pg_ckpt_tensor *t, float *buf)
 {
-    if (hi == lo) return 0;
-    hsize_t start[2] = {lo, 0}, count[2] = {hi - lo, t->dims[1]};
-    hsize_t mdims[1] = {(hi - lo) * pg_ckpt_row_len(t)};
-    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, mdims, NULL);
-    int bad = fs < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-              H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, buf + lo * pg_ckpt_row_len(t)) < 0;
-    if (fs >= 0) H5Sclose(fs);
-    H5Sclose(ms);
-    return bad ? -1 : 0;
+    haddr_t a = fd >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (a == HADDR_UNDEF)
+        return H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    char *p = (char *)buf;
+    size_t left = sizeof(float) * t->n;
+    off_t pos = (off_t)a;
+    while (left > 0) {
+        ssize_t got = pread(fd, p, left, pos);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return -1;
+        p += got;
+        pos += got;
+        left -= (size_t)got;
+    }
+    return 0;
 }
 
-/* Load every tensor of this rank's stages (no communication; the caller
- * agrees on the result over the world). */
+/* Datasets in f that the layout does not imply: the first one's name into
+ * `first`. */
+typedef struct extra {
+    const pg_ckpt_tensor *t;
+    int nt, nstates;
+    const pg_ckpt_state *states;
+    char first[256];
+} extra;
+
+static herr_t visit_extra(hid_t obj, const char *name, const H5O_info_t *info, void *arg)
+{
+    (void)obj;
+    extra *x = arg;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    for (int d = 0; d < x->nt * x->nstates; d++) {
+        char want[200];
+        snprintf(want, sizeof want, "%s/%s", pg_ckpt_group(x->states[d / x->nt]), x->t[d % x->nt].name);
+        if (!strcmp(want + 1, name)) return 0;
+    }
+    snprintf(x->first, sizeof x->first, "/%s", name);
+    return 1;
+}
+
+/* Load every tensor of this rank's stages and check its CRC-32: each dp
+ * replica of a stage digests its own row block of each tensor it reads and
+ * the blocks are combined over the world (the replicas share the work).
+ * Collective; the result is agreed. */
 static int load_tensors(pg_run *r, hid_t f, const char *path)
 {
     pg_ckpt_state states[PG_CKPT_MAX_STATES];
-    int nstates = pg_ckpt_states(r->cfg.optim.name, states), nt;
+    int nstates = pg_ckpt_states(r->cfg.optim.name, states), nt, dp = r->grid->dp,
+        replica = r->grid->replica;
     pg_ckpt_tensor *ts;
     int rc = pg_ckpt_tensors(r->model, &ts, &nt);
-    if (rc) return rc;
+    if (rc) return pg_ckpt_agree(r->grid->world, rc);
+    int D = nstates * nt;
     size_t biggest = 1;
     for (int i = 0; i < nt; i++) biggest = ts[i].n > biggest ? ts[i].n : biggest;
     float *buf = malloc(sizeof(float) * biggest);
-    rc = buf ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
-    for (int s = 0; s < nstates && !rc; s++) {
-        for (int i = 0; i < nt && !rc; i++) {
-            const pg_ckpt_tensor *t = &ts[i];
-            float *dst = pg_ckpt_local(r, t, states[s]);
-            if (!dst) continue;
-            char name[160];
-            snprintf(name, sizeof name, "%s/%s", pg_ckpt_group(states[s]), t->name);
-            uint32_t want = 0;
-            hid_t d = pg_ckpt_open_tensor(f, path, name, t, &want, &rc);
-            if (!rc && read_rows(d, t, 0, t->dims[0], buf))
-                rc = pg_error(PG_EIO, "%s: reading dataset %s failed (file truncated or "
-                                      "damaged)", path, name);
-            if (d >= 0) H5Dclose(d);
-            if (rc) break;
-            uint32_t got = pg_crc32(0, buf, sizeof(float) * t->n);
-            if (got != want)
-                rc = pg_error(PG_EFORMAT, "%s: dataset %s: CRC-32 mismatch (stored 0x%08x, "
+    uint32_t *want = calloc((size_t)D + 1, sizeof *want), *part = calloc((size_t)D * dp + 1, sizeof *part);
+    rc = buf && want && part ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
+    extra x = {ts, nt, nstates, states, ""};
+    if (!rc && H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit_extra, &x, H5O_INFO_BASIC) > 0)
+        rc = pg_error(PG_EFORMAT, "%s: unexpected dataset %s (not implied by the recorded config)",
+                      path, x.first);
+    int fd = rc ? -1 : open(path, O_RDONLY);
+    for (int d = 0; d < D && !rc; d++) {
+        const pg_ckpt_tensor *t = &ts[d % nt];
+        float *dst = pg_ckpt_local(r, t, states[d / nt]);
+        if (!dst) continue;
+        char name[160];
+        snprintf(name, sizeof name, "%s/%s", pg_ckpt_group(states[d / nt]), t->name);
+        hid_t ds = pg_ckpt_open_tensor(f, path, name, t, &want[d], &rc);
+        if (!rc && read_all(ds, fd, t, buf))
+            rc = pg_error(PG_EIO, "%s: reading dataset %s failed (file truncated or damaged)",
+                          path, name);
+        if (ds >= 0) H5Dclose(ds);
+        if (rc) break;
+        uint64_t lo, hi;
+        size_t row = pg_ckpt_row_len(t), bad = pg_ckpt_nonfinite(buf, t->n);
+        pg_ckpt_rows(t, replica, dp, &lo, &hi);
+        part[(size_t)d * dp + replica] = pg_crc32(0, buf + lo * row, sizeof(float) * (hi - lo) * row);
+        if (bad < t->n)
+            rc = pg_error(PG_ENUMERIC, "%s: dataset %s holds NaN/Inf (element %zu)", path, name, bad);
+        else r->ops->upload(dst, buf, sizeof(float) * t->n);
+    }
+    if (fd >= 0) close(fd);
+    if (!(rc = pg_ckpt_agree(r->grid->world, rc)) &&
+        !(rc = pg_ckpt_allreduce(part, D * dp, MPI_UINT32_T, MPI_BOR, r->grid->world))) {
+        for (int d = 0; d < D && !rc; d++) {
+            const pg_ckpt_tensor *t = &ts[d % nt];
+            if (!pg_ckpt_local(r, t, states[d / nt])) continue;
+            uint32_t got = pg_ckpt_combine(t, part + (size_t)d * dp, dp);
+            if (got != want[d])
+                rc = pg_error(PG_EFORMAT, "%s: dataset %s/%s: CRC-32 mismatch (stored 0x%08x, "
                                           "data 0x%08x): the checkpoint is corrupted",
-                              path, name, want, got);
-            else r->ops->upload(dst, buf, sizeof(float) * t->n);
+                              path, pg_ckpt_group(states[d / nt]), t->name, want[d], got);
         }
+        rc = pg_ckpt_agree(r->grid->world, rc);
     }
     free(buf);
+    free(want);
+    free(part);
     free(ts);
     return rc;
 }
@@ -282,17 +375,15 @@ int pg_ckpt_load(pg_run *r, const char *path)
     struct pg_ckpt *c = pg_ckpt_of(r);
     int rc = pg_ckpt_agree(world, c ? 0 : PG_ENOMEM);
     if (rc) return rc;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, world, MPI_INFO_NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
+    /* every rank opens the file with the serial driver: no MPI inside HDF5 */
+    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
     if (f < 0)
         rc = pg_error(PG_EFORMAT, "%s: not an HDF5 file, or truncated or unreadable", path);
     pg_ckpt_header h = {0};
     if (!rc) rc = pg_ckpt_read_header(f, path, &h);
     if (!rc) rc = compatible(path, &h.cfg, &r->cfg);
     pg_range_push("checkpoint load");
-    if (!(rc = pg_ckpt_agree(world, rc))) rc = pg_ckpt_agree(world, load_tensors(r, f, path));
+    if (!(rc = pg_ckpt_agree(world, rc))) rc = load_tensors(r, f, path);
     pg_range_pop();
     if (f >= 0) H5Fclose(f);
     if (!rc) {
@@ -303,4 +394,107 @@ int pg_ckpt_load(pg_run *r, const char *path)
     }
     pg_ckpt_header_free(&h);
     return rc;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x < y) - (x > y);
+}
+
+void pg_ckpt_candidates_free(char **paths, int n)
+{
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+int pg_ckpt_candidates(const char *spec, const char *dir, char ***paths, int *n, char **note)
+{
+    *paths = NULL;
+    *n = 0;
+    if (note) *note = NULL;
+    int automatic = !strcmp(spec, "auto");
+    const char *d = dir;
+    if (!automatic && strcmp(spec, "latest")) {
+        struct stat st;
+        if (stat(spec, &st))
+            return pg_error(PG_EIO, "cannot open '%s': %s", spec, strerror(errno));
+        if (!S_ISDIR(st.st_mode)) {
+            char **one = malloc(sizeof *one);
+            if (!one || !(one[0] = strdup(spec))) {
+                free(one);
+                return pg_error(PG_ENOMEM, "out of memory");
+            }
+            *paths = one;
+            *n = 1;
+            return 0;
+        }
+        d = spec;
+    }
+    /* `latest` first; its reason is kept when it cannot be used */
+    char first[PG_STR_LONG + 300] = "";
+    long long first_step = -1;
+    int rc = pg_ckpt_resolve(automatic ? "latest" : spec, dir, first, sizeof first);
+    char why[1024] = "";
+    if (rc) {
+        snprintf(why, sizeof why, "%s", pg_errmsg());
+        first[0] = '\0';
+    } else {
+        const char *base = strrchr(first, '/') ? strrchr(first, '/') + 1 : first;
+        if (sscanf(base, "step_%lld.h5", &first_step) != 1) first_step = -1;
+    }
+    /* then the step files, newest first (older than latest's when it has one) */
+    long long *steps = NULL;
+    size_t ns = 0, cap = 0;
+    DIR *dd = opendir(d);
+    for (struct dirent *e; dd && (e = readdir(dd));) {
+        long long s;
+        int len = 0;
+        if (sscanf(e->d_name, "step_%8lld.h5%n", &s, &len) != 1 || len != (int)strlen(e->d_name) ||
+            len != (int)strlen("step_00000000.h5"))
+            continue;
+        if (first[0] && (first_step < 0 || s >= first_step)) continue;
+        if (ns == cap) {
+            cap = cap ? 2 * cap : 16;
+            long long *g = realloc(steps, sizeof *g * cap);
+            if (!g) break;
+            steps = g;
+        }
+        steps[ns++] = s;
+    }
+    if (dd) closedir(dd);
+    qsort(steps, ns, sizeof *steps, cmp_desc);
+    int total = (first[0] ? 1 : 0) + (int)ns;
+    char **out = calloc((size_t)total + 1, sizeof *out);
+    if (!out) {
+        free(steps);
+        return pg_error(PG_ENOMEM, "out of memory");
+    }
+    int k = 0;
+    if (first[0]) out[k++] = strdup(first);
+    for (size_t i = 0; i < ns; i++) {
+        char p[PG_STR_LONG + 300];
+        snprintf(p, sizeof p, "%s/step_%08lld.h5", d, steps[i]);
+        out[k++] = strdup(p);
+    }
+    free(steps);
+    for (int i = 0; i < k; i++)
+        if (!out[i]) {
+            pg_ckpt_candidates_free(out, k);
+            return pg_error(PG_ENOMEM, "out of memory");
+        }
+    if (k == 0) {
+        free(out);
+        if (automatic && rc) {
+            /* no latest and no step files: start fresh; anything else is an error */
+            char latest[PG_STR_LONG + 16];
+            snprintf(latest, sizeof latest, "%s/latest", d);
+            if (access(latest, F_OK) && errno == ENOENT) return 0;
+        }
+        return pg_error(rc ? rc : PG_EIO, "%s", why[0] ? why : "no checkpoint to resume");
+    }
+    if (rc && note) *note = strdup(why);
+    *paths = out;
+    *n = k;
+    return 0;
 }

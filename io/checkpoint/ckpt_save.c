@@ -1,11 +1,27 @@
 /* ckpt_save.c: writing a checkpoint in parallel and committing it atomically
  * (see checkpoint.h and docs/checkpoint-format.md).
  *
- * A save is a job: a host snapshot of the rows this rank writes (its replica's
- * share of every tensor of its stages) plus the root attributes, taken at the
- * step boundary; then the collective write of step_N.h5.tmp, the sync, the
- * rename and `latest`. Synchronous saves run the job at once; asynchronous
- * ones run it on a thread over the job's own communicator. */
+ * A save is a job with four phases, each ended by an agreement of every rank
+ * (pg_ckpt_agree, a yielding wait), so that no rank ever leaves the save's
+ * path while another is still in it:
+ *   snapshot  every rank copies the rows it writes (its replica's share of
+ *             every tensor of its stages) to host memory, refuses NaN/Inf,
+ *             and the CRC-32 of every dataset is computed (digest);
+ *   create    rank 0 alone makes step_N.h5.tmp with serial HDF5: the root
+ *             attributes and every dataset (contiguous, allocated, no fill),
+ *             no tensor data; it reserves the file's blocks (fallocate), so a
+ *             full disk is found here, and sends every rank the datasets'
+ *             file offsets;
+ *   write     every rank pwrite()s its rows at those offsets and fsync()s;
+ *   commit    rank 0 writes latest.tmp, renames the file into place, then
+ *             latest.tmp over `latest`, syncs the directory and prunes.
+ * No HDF5 call is collective, so an error cannot leave ranks in different
+ * collectives, and no MPI call inside another library busy-polls. Any error
+ * is agreed, names the file and the system's cause (strerror), and removes
+ * the partial file; `latest` still names the previous checkpoint.
+ * Synchronous saves run all phases at once; asynchronous ones run snapshot
+ * and create at once and write and commit on a thread, over the job's own
+ * communicator (the thread makes no HDF5 call). */
 #define _GNU_SOURCE
 #include "io/checkpoint/checkpoint.h"
 #include "io/checkpoint/ckpt_h5.h"
@@ -45,12 +61,12 @@ struct pg_ckpt_job {
     uint64_t *lo, *hi; /* [D] rows this rank writes; lo == hi: none */
     size_t *off;       /* [D] floats into host */
     uint32_t *crc;     /* [D] CRC-32 of each whole dataset (digest) */
-    haddr_t *addr;     /* [D] file offset of each dataset (asynchronous saves) */
+    int64_t *addr;     /* [D] file offset of each dataset (from rank 0) */
     float *host;
     double bytes;      /* tensor bytes in the whole file */
     /* background save */
     pthread_t thread;
-    int running, rc;
+    int rc;
     char msg[1024];
     double seconds;
 };
@@ -82,7 +98,14 @@ static char *config_text(const pg_config *c)
     return text;
 }
 
-/* The snapshot: root attributes and a host copy of this rank's rows. */
+/* The dataset name of entry d, "/params/layers.0.weight". */
+static void ds_name(const struct pg_ckpt_job *j, int d, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", pg_ckpt_group(j->states[d / j->nt]), j->t[d % j->nt].name);
+}
+
+/* The snapshot: root attributes and a host copy of this rank's rows, which
+ * must be finite (a NaN/Inf is never committed). */
 static int snapshot(pg_run *r, const char *dir, struct pg_ckpt_job **out)
 {
     *out = NULL;
@@ -131,9 +154,17 @@ static int snapshot(pg_run *r, const char *dir, struct pg_ckpt_job **out)
         if (j->hi[d] == j->lo[d]) continue;
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
         const float *src = pg_ckpt_local(r, t, j->states[d / j->nt]);
-        size_t row = pg_ckpt_row_len(t);
-        r->ops->download(j->host + j->off[d], src + j->lo[d] * row,
-                         sizeof(float) * (size_t)(j->hi[d] - j->lo[d]) * row);
+        size_t row = pg_ckpt_row_len(t), n = (size_t)(j->hi[d] - j->lo[d]) * row;
+        r->ops->download(j->host + j->off[d], src + j->lo[d] * row, sizeof(float) * n);
+        size_t bad = pg_ckpt_nonfinite(j->host + j->off[d], n);
+        if (bad < n) {
+            char name[160];
+            ds_name(j, (int)d, name, sizeof name);
+            *out = j;
+            return pg_error(PG_ENUMERIC, "checkpoint: refusing to save step %lld: %s holds "
+                                         "NaN/Inf (element %zu; rank %d)", (long long)j->step,
+                            name, (size_t)j->lo[d] * row + bad, j->rank);
+        }
     }
     *out = j;
     return 0;
@@ -142,11 +173,12 @@ nomem:
     return pg_error(PG_ENOMEM, "checkpoint: out of memory for the host copy");
 }
 
-/* Fault injection (runtime/guard/fault.h): action=checkpoint fires here, halfway
- * through writing the tensors. */
-static void maybe_die(const struct pg_ckpt_job *j)
+/* A fault injected at `phase` (runtime/guard/fault.h): kill and hang happen
+ * inside; returns the errno an injected I/O error asks for, else 0. */
+static int fault(const struct pg_ckpt_job *j, pg_phase phase)
 {
-    pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), (int)j->step, -1);
+    int e = pg_fault_hit(PG_FAULT_PHASE(phase), (int)j->step, -1);
+    return e > 1 ? e : 0;
 }
 
 static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
@@ -156,7 +188,7 @@ static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
     int S = r->sched->nstages;
     int64_t first[S + 1];
     for (int s = 0; s <= S; s++) first[s] = r->first[s];
-    int64_t v1 = PG_CKPT_VERSION, pp = r->grid->pp, dp = r->grid->dp,
+    int64_t v = PG_CKPT_VERSION, pp = r->grid->pp, dp = r->grid->dp,
             m = c->train.microbatches, n = r->grid->size, tseed = c->train.seed,
             dseed = c->data.seed;
     char when[64];
@@ -170,7 +202,7 @@ static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
              c->train.seed, c->data.seed);
     int bad = 0;
     bad |= pg_h5_put_str(f, "format", PG_CKPT_FORMAT);
-    bad |= pg_h5_put_i64(f, "format_version", &v1, 1);
+    bad |= pg_h5_put_i64(f, "format_version", &v, 1);
     bad |= pg_h5_put_i64(f, "step", &j->step, 1);
     bad |= pg_h5_put_i64(f, "data_position", &j->data_position, 1);
     bad |= pg_h5_put_i64(f, "optimizer_step", &j->optim_t, 1);
@@ -187,7 +219,10 @@ static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
     bad |= pg_h5_put_str(f, "rng_state", rng);
     bad |= pg_h5_put_str(f, "writer", "pipegrid " PG_VERSION_STRING);
     bad |= pg_h5_put_str(f, "created", when);
-    return bad ? pg_error(PG_EIO, "%s: cannot write the root attributes", j->tmp) : 0;
+    uint32_t crc = 0;
+    if (!bad && pg_ckpt_attrs_crc(f, &crc)) bad = 1;
+    bad |= pg_h5_put_u32(f, "attrs_crc32", crc);
+    return bad ? -1 : 0;
 }
 
 /* The CRC-32 of every dataset (collective): each rank digests its own row
@@ -197,128 +232,155 @@ static int digest(struct pg_ckpt_job *j)
 {
     int D = j->nstates * j->nt, dp = j->dp;
     uint32_t *crc = calloc((size_t)D * dp + 1, sizeof *crc);
-    uint64_t *len = calloc((size_t)D * dp + 1, sizeof *len);
-    int rc = (crc && len) ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
+    int rc = crc ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
     if ((rc = pg_ckpt_agree(j->comm, rc))) goto done;
     for (int d = 0; d < D; d++) {
         size_t bytes = sizeof(float) * (size_t)(j->hi[d] - j->lo[d]) * pg_ckpt_row_len(&j->t[d % j->nt]);
-        if (!bytes) continue;
-        crc[(size_t)d * dp + j->replica] = pg_crc32(0, j->host + j->off[d], bytes);
-        len[(size_t)d * dp + j->replica] = bytes;
+        if (bytes) crc[(size_t)d * dp + j->replica] = pg_crc32(0, j->host + j->off[d], bytes);
     }
-    MPI_Allreduce(MPI_IN_PLACE, crc, D * dp, MPI_UINT32_T, MPI_BOR, j->comm);
-    MPI_Allreduce(MPI_IN_PLACE, len, D * dp, MPI_UINT64_T, MPI_SUM, j->comm);
-    for (int d = 0; d < D; d++) {
-        uint32_t c = 0;
-        for (int k = 0; k < dp; k++)
-            c = pg_crc32_combine(c, crc[(size_t)d * dp + k], len[(size_t)d * dp + k]);
-        j->crc[d] = c;
-    }
+    if ((rc = pg_ckpt_allreduce(crc, D * dp, MPI_UINT32_T, MPI_BOR, j->comm))) goto done;
+    for (int d = 0; d < D; d++) j->crc[d] = pg_ckpt_combine(&j->t[d % j->nt], crc + (size_t)d * dp, dp);
 done:
     free(crc);
-    free(len);
     return rc;
 }
 
-/* Collective creation of j->tmp: root attributes, every dataset with its
- * attributes (crc32 included). With `data`, the rows are written too, one
- * collective H5Dwrite per dataset; without, only the datasets' file offsets
- * are recorded in j->addr for write_raw. Every rank takes part in every
- * collective call, also after a local failure, so none is left waiting. */
-static int write_file(struct pg_ckpt_job *j, int data)
+/* Rank 0: make j->tmp with the serial HDF5 driver (root attributes, every
+ * dataset allocated with its attributes, no data), record each dataset's
+ * file offset in j->addr, and reserve the whole file's blocks. */
+#define ALIGN (1 << 16)  /* datasets of ALIGN_MIN bytes or more start at multiples of 64 KiB */
+#define ALIGN_MIN (1 << 20)
+
+/* Claim the space the file will need with a placeholder before HDF5 writes
+ * anything, and give it back: a full disk (or quota) is then found here,
+ * with its errno, and not inside H5Fclose, whose failure leaves HDF5 1.10
+ * holding a broken file that crashes it at exit. Where fallocate is not
+ * supported, nothing is checked. */
+static int claim_space(const struct pg_ckpt_job *j, size_t meta)
 {
-    int rc = 0, D = j->nstates * j->nt;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, j->comm, MPI_INFO_NULL);
-    H5Pset_all_coll_metadata_ops(fapl, 1);
-    H5Pset_coll_metadata_write(fapl, 1);
-    hid_t f = H5Fcreate(j->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    double need = (double)meta;
+    for (int d = 0; d < j->nstates * j->nt; d++) {
+        size_t b = sizeof(float) * j->t[d % j->nt].n;
+        if (!j->t[d % j->nt].copy) need += (double)(b >= ALIGN_MIN ? b + ALIGN : b);
+    }
+    char probe[sizeof j->tmp + 16];
+    snprintf(probe, sizeof probe, "%s.space", j->tmp);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)need);
+    if (!e) e = fault(j, PG_PHASE_CKPT_CREATE);
+    if (fd >= 0) close(fd);
+    unlink(probe);
+    if (e == EOPNOTSUPP || e == EINVAL || e == ENOSYS) e = 0;
+    return e ? pg_error(PG_EIO, "cannot create checkpoint file '%s' (%.1f MB): %s", j->tmp,
+                        need / 1e6, strerror(e))
+             : 0;
+}
+
+static int create_file(struct pg_ckpt_job *j)
+{
+    int D = j->nstates * j->nt, rc = 0;
+    char cause[256];
+    /* the metadata goes first, in one block sized for every object header
+     * and attribute, then the datasets in order at aligned offsets: each
+     * rank's rows are a few big writes */
+    size_t meta = ((strlen(j->config) + 2048 * (size_t)D + 4096 + 4095) / 4096) * 4096;
+    if ((rc = claim_space(j, meta))) return rc;
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_meta_block_size(fapl, meta);
+    H5Pset_alignment(fapl, ALIGN_MIN, ALIGN);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(j->tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    H5Pclose(fcpl);
     H5Pclose(fapl);
-    if (f < 0) return pg_error(PG_EIO, "cannot create checkpoint file '%s'", j->tmp);
-    rc = root_attrs(j, f);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE),
-          dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (f < 0) {
+        pg_h5_cause(cause, sizeof cause);
+        return pg_error(PG_EIO, "cannot create checkpoint file '%s': %s", j->tmp, cause);
+    }
+    if (root_attrs(j, f)) {
+        pg_h5_cause(cause, sizeof cause);
+        rc = pg_error(PG_EIO, "%s: cannot write the root attributes: %s", j->tmp, cause);
+    }
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-    float dummy = 0.0f;
-    for (int d = 0; d < D; d++) {
+    for (int d = 0; d < D && !rc; d++) {
         const pg_ckpt_tensor *t = &j->t[d % j->nt];
         if (t->copy) continue;
         char path[160];
-        snprintf(path, sizeof path, "%s/%s", pg_ckpt_group(j->states[d / j->nt]), t->name);
+        ds_name(j, d, path, sizeof path);
         hsize_t dims[2] = {t->dims[0], t->dims[1]};
         hid_t fs = H5Screate_simple(t->ndim, dims, NULL);
         hid_t ds = H5Dcreate2(f, path, H5T_IEEE_F32LE, fs, lcpl, dcpl, H5P_DEFAULT);
         int64_t layer = t->layer;
+        haddr_t a = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
         if (ds < 0 || pg_h5_put_i64(ds, "layer", &layer, 1) || pg_h5_put_str(ds, "kind", t->kind) ||
-            pg_h5_put_u32(ds, "crc32", j->crc[d]))
-            if (!rc) rc = pg_error(PG_EIO, "%s: cannot create dataset %s", j->tmp, path);
-        if (!data) {
-            j->addr[d] = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
-            if (j->addr[d] == HADDR_UNDEF && !rc)
-                rc = pg_error(PG_EIO, "%s: dataset %s has no file offset", j->tmp, path);
-        } else {
-            uint64_t rows = j->hi[d] - j->lo[d];
-            size_t row = pg_ckpt_row_len(t);
-            hsize_t start[2] = {j->lo[d], 0}, count[2] = {rows, dims[1]};
-            hsize_t mdims[1] = {rows * row > 0 ? rows * row : 1};
-            hid_t ms = H5Screate_simple(1, mdims, NULL);
-            if (rows) {
-                H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-            } else {
-                H5Sselect_none(fs);
-                H5Sselect_none(ms);
-            }
-            if (H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, rows ? j->host + j->off[d] : &dummy) < 0)
-                if (!rc) rc = pg_error(PG_EIO, "%s: writing dataset %s failed", j->tmp, path);
-            H5Sclose(ms);
-            if (d == D / 2) maybe_die(j);
+            pg_h5_put_u32(ds, "crc32", j->crc[d]) || a == HADDR_UNDEF) {
+            pg_h5_cause(cause, sizeof cause);
+            rc = pg_error(PG_EIO, "%s: cannot create dataset %s: %s", j->tmp, path, cause);
         }
+        j->addr[d] = (int64_t)a;
         H5Sclose(fs);
         if (ds >= 0) H5Dclose(ds);
     }
     H5Pclose(lcpl);
     H5Pclose(dcpl);
-    H5Pclose(dxpl);
-    if (H5Fclose(f) < 0 && !rc) rc = pg_error(PG_EIO, "%s: closing the file failed", j->tmp);
-    return rc;
-}
-
-/* The rows of an asynchronous save, written with plain MPI-IO at the offsets
- * HDF5 gave the (contiguous, allocated, little-endian float32) datasets: the
- * background thread makes no HDF5 call, so the training thread may use HDF5
- * (the token dataset reader) meanwhile. Independent writes; collective open. */
-static int write_raw(struct pg_ckpt_job *j)
-{
-    MPI_File fh;
-    if (MPI_File_open(j->comm, j->tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh) != MPI_SUCCESS)
-        return pg_error(PG_EIO, "%s: cannot reopen to write the tensors", j->tmp);
-    int rc = 0, D = j->nstates * j->nt;
-    for (int d = 0; d < D && !rc; d++) {
-        const pg_ckpt_tensor *t = &j->t[d % j->nt];
-        size_t row = pg_ckpt_row_len(t), n = (size_t)(j->hi[d] - j->lo[d]) * row;
-        if (n && MPI_File_write_at(fh, (MPI_Offset)(j->addr[d] + j->lo[d] * row * sizeof(float)),
-                                   j->host + j->off[d], (int)n, MPI_FLOAT,
-                                   MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            rc = pg_error(PG_EIO, "%s: writing %s/%s failed", j->tmp,
-                          pg_ckpt_group(j->states[d / j->nt]), t->name);
-        if (d == D / 2) maybe_die(j);
+    if (H5Fclose(f) < 0 && !rc) {
+        pg_h5_cause(cause, sizeof cause);
+        rc = pg_error(PG_EIO, "%s: writing the file's metadata failed: %s", j->tmp, cause);
     }
-    MPI_File_close(&fh);
-    return rc;
+    if (rc) return rc;
+    /* reserve the blocks now: a full disk (or quota) fails here, cleanly */
+    int fd = open(j->tmp, O_WRONLY);
+    struct stat st;
+    int e = fd < 0 || fstat(fd, &st) ? errno : 0;
+    if (!e && posix_fallocate(fd, 0, st.st_size) == ENOSPC) e = ENOSPC;
+    if (fd >= 0 && close(fd) && !e) e = errno;
+    return e ? pg_error(PG_EIO, "%s: cannot reserve the file's space: %s", j->tmp, strerror(e))
+             : 0;
 }
 
-/* Make the file's data durable: every rank's writes, on any file system. */
-static int sync_file(struct pg_ckpt_job *j)
+/* Every rank: write this rank's rows at the datasets' offsets, then sync.
+ * No communication. */
+static int write_rows(struct pg_ckpt_job *j)
 {
-    MPI_File fh;
-    int e = MPI_File_open(j->comm, j->tmp, MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
-    if (e != MPI_SUCCESS) return pg_error(PG_EIO, "%s: cannot reopen to sync", j->tmp);
-    e = MPI_File_sync(fh);
-    MPI_File_close(&fh);
-    return e == MPI_SUCCESS ? 0 : pg_error(PG_EIO, "%s: sync failed", j->tmp);
+    int fd = open(j->tmp, O_WRONLY);
+    if (fd < 0)
+        return pg_error(PG_EIO, "%s: cannot open to write the tensors: %s", j->tmp,
+                        strerror(errno));
+    int D = j->nstates * j->nt, e = 0, at = -1;
+    for (int d = 0; d < D && !e; d++) {
+        if (d == D / 2 && (e = fault(j, PG_PHASE_CKPT_WRITE))) {
+            at = d;
+            break;
+        }
+        const pg_ckpt_tensor *t = &j->t[d % j->nt];
+        size_t row = pg_ckpt_row_len(t), left = sizeof(float) * (size_t)(j->hi[d] - j->lo[d]) * row;
+        const char *p = (const char *)(j->host + j->off[d]);
+        off_t pos = (off_t)(j->addr[d] + (int64_t)(j->lo[d] * row * sizeof(float)));
+        while (left > 0) {
+            ssize_t w = pwrite(fd, p, left, pos);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                e = w < 0 ? errno : EIO;
+                at = d;
+                break;
+            }
+            p += w;
+            pos += w;
+            left -= (size_t)w;
+        }
+    }
+    if (e) {
+        close(fd);
+        char name[160];
+        ds_name(j, at, name, sizeof name);
+        return pg_error(PG_EIO, "%s: writing %s failed: %s", j->tmp, name, strerror(e));
+    }
+    e = fault(j, PG_PHASE_CKPT_SYNC);
+    if (!e && fsync(fd)) e = errno;
+    if (close(fd) && !e) e = errno;
+    return e ? pg_error(PG_EIO, "%s: sync failed: %s", j->tmp, strerror(e)) : 0;
 }
 
 static int fsync_path(const char *path)
@@ -347,14 +409,31 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+int pg_ckpt_check_dir(const char *dir)
+{
+    int rc = mkdir_p(dir);
+    if (rc) return rc;
+    char probe[PG_STR_LONG + 64];
+    snprintf(probe, sizeof probe, "%s/.pipegrid_write_test.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return pg_error(PG_EIO, "checkpoint.dir '%s' is not writable: %s", dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Delete all but the newest `keep` committed checkpoints (never `protect`,
- * the one resumed from) and the *.tmp left by saves that died. Rank 0. */
+/* Delete the *.tmp left by saves that died, and all but the newest `keep`
+ * committed checkpoints at or below the step just written. Never deleted:
+ * the one just written, the one resumed from, and those numbered above the
+ * step just written (a run resumed from an earlier step, a rewind: they
+ * belong to the run that wrote them). Rank 0. */
 static void prune(const struct pg_ckpt_job *j)
 {
     DIR *dir = opendir(j->dir);
@@ -374,7 +453,7 @@ static void prune(const struct pg_ckpt_job *j)
             unlink(path);
             continue;
         }
-        if (tail[0] || strlen(e->d_name) != strlen("step_00000000.h5")) continue;
+        if (tail[0] || strlen(e->d_name) != strlen("step_00000000.h5") || s > j->step) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
             int64_t *g = realloc(steps, sizeof *steps * cap);
@@ -387,6 +466,7 @@ static void prune(const struct pg_ckpt_job *j)
     if (j->keep > 0 && n > (size_t)j->keep) {
         qsort(steps, n, sizeof *steps, cmp_i64);
         for (size_t i = 0; i + (size_t)j->keep < n; i++) {
+            if (steps[i] == j->step) continue;
             snprintf(path, sizeof path, "%s/step_%08lld.h5", j->dir, (long long)steps[i]);
             char *real = realpath(path, NULL);
             int keep = real && j->protect && !strcmp(real, j->protect);
@@ -397,35 +477,46 @@ static void prune(const struct pg_ckpt_job *j)
     free(steps);
 }
 
-/* Rename the synced file into place, then replace `latest`. Rank 0. */
+/* Rank 0: write latest.tmp, rename the synced file into place, then
+ * latest.tmp over `latest`. On failure nothing of this save remains and
+ * `latest` is unchanged. */
 static int commit(const struct pg_ckpt_job *j)
 {
-    if (rename(j->tmp, j->final))
-        return pg_error(PG_EIO, "cannot rename '%s' to '%s': %s", j->tmp, j->final,
-                        strerror(errno));
-    fsync_path(j->dir);
     char latest[PG_STR_LONG + 16], tmp[PG_STR_LONG + 32];
     snprintf(latest, sizeof latest, "%s/latest", j->dir);
     snprintf(tmp, sizeof tmp, "%s/latest.tmp", j->dir);
-    FILE *f = fopen(tmp, "w");
-    int bad = !f || fprintf(f, "%s\n", j->base) < 0 || fflush(f) || fsync(fileno(f));
-    if (f && fclose(f)) bad = 1;
-    if (bad || rename(tmp, latest))
-        return pg_error(PG_EIO, "cannot update '%s': %s", latest, strerror(errno));
+    int e = fault(j, PG_PHASE_CKPT_COMMIT);
+    FILE *f = e ? NULL : fopen(tmp, "w");
+    if (!e && !f) e = errno;
+    if (f && (fprintf(f, "%s\n", j->base) < 0 || fflush(f) || fsync(fileno(f)))) e = errno ? errno : EIO;
+    if (f && fclose(f) && !e) e = errno;
+    if (e) {
+        unlink(tmp);
+        unlink(j->tmp);
+        return pg_error(PG_EIO, "cannot write '%s': %s", tmp, strerror(e));
+    }
+    if (rename(j->tmp, j->final)) {
+        e = errno;
+        unlink(tmp);
+        unlink(j->tmp);
+        return pg_error(PG_EIO, "cannot rename '%s' to '%s': %s", j->tmp, j->final, strerror(e));
+    }
+    if (rename(tmp, latest)) {
+        e = errno;
+        unlink(tmp);
+        unlink(j->final);
+        return pg_error(PG_EIO, "cannot replace '%s': %s", latest, strerror(e));
+    }
     fsync_path(j->dir);
     prune(j);
     return 0;
 }
 
-/* Write (unless the HDF5 part is done and only the raw rows are left),
- * confirm, sync, commit: collective over j->comm. */
-static int run_job(struct pg_ckpt_job *j, int raw)
+/* Write and commit (the phases after create): collective over j->comm. */
+static int run_job(struct pg_ckpt_job *j)
 {
     pg_range_push("checkpoint write");
-    int rc = pg_ckpt_agree(j->comm, raw ? write_raw(j) : write_file(j, 1));
-    pg_range_pop();
-    pg_range_push("checkpoint sync");
-    if (!rc) rc = pg_ckpt_agree(j->comm, sync_file(j));
+    int rc = pg_ckpt_agree(j->comm, write_rows(j));
     pg_range_pop();
     if (rc) {
         if (j->rank == 0) unlink(j->tmp);
@@ -441,7 +532,7 @@ static void *job_thread(void *arg)
 {
     struct pg_ckpt_job *j = arg;
     double t0 = pg_now();
-    j->rc = run_job(j, 1);
+    j->rc = run_job(j);
     j->seconds = pg_now() - t0;
     snprintf(j->msg, sizeof j->msg, "%s", pg_errmsg());
     return NULL;
@@ -490,27 +581,36 @@ int pg_ckpt_save(pg_run *r, const char *dir)
     pg_range_push("checkpoint digest");
     if (!(rc = pg_ckpt_agree(world, rc))) rc = digest(j);
     pg_range_pop();
+    pg_range_push("checkpoint create");
+    if (!rc) rc = pg_ckpt_agree(world, j->rank == 0 ? create_file(j) : 0);
+    if (!rc) rc = pg_ckpt_bcast(j->addr, j->nstates * j->nt, MPI_INT64_T, 0, world);
+    pg_range_pop();
     if (rc) {
+        if (j && j->rank == 0) unlink(j->tmp);
         job_free(j);
         return rc;
     }
     if (!async) {
-        rc = run_job(j, 0);
+        rc = run_job(j);
         c->last_stall = c->last_seconds = pg_now() - t0;
         c->last_bytes = j->bytes;
         job_free(j);
         return rc;
     }
-    /* asynchronous: the HDF5 structure now, the rows on a thread */
-    rc = pg_ckpt_agree(world, write_file(j, 0));
-    if (!rc && MPI_Comm_dup(world, &j->comm) != MPI_SUCCESS)
+    /* asynchronous: the rows and the commit on a thread */
+    if (MPI_Comm_dup(world, &j->comm) != MPI_SUCCESS) {
+        j->comm = MPI_COMM_NULL;
         rc = pg_error(PG_ECOMM, "checkpoint: cannot duplicate the communicator");
+    }
     int started = 0;
     if (!rc && !(started = !pthread_create(&j->thread, NULL, job_thread, j)))
         rc = pg_error(PG_EIO, "checkpoint: cannot start the writer thread");
     if ((rc = pg_ckpt_agree(world, rc))) {
         /* a rank whose thread did start cannot be stopped: the caller ends the job */
-        if (!started) job_free(j);
+        if (!started) {
+            if (j->rank == 0) unlink(j->tmp);
+            job_free(j);
+        }
         return rc;
     }
     c->last_stall = pg_now() - t0;
@@ -518,23 +618,28 @@ int pg_ckpt_save(pg_run *r, const char *dir)
     return 0;
 }
 
-int pg_ckpt_maybe_save(pg_run *r)
+int pg_ckpt_maybe_save(pg_run *r, pg_ckpt_saved *saved)
 {
     const pg_config *cfg = &r->cfg;
+    memset(saved, 0, sizeof *saved);
     int step = pg_engine_steps_done(r->engine), every = cfg->checkpoint.every;
     if (every <= 0 || (step % every && step != cfg->train.steps)) return 0;
-    int rc = pg_ckpt_save(r, cfg->checkpoint.dir);
-    if (rc || r->grid->rank != 0) return rc;
+    int rc = pg_ckpt_finish(r); /* the previous background save, reported on its own */
+    if (rc && strcmp(cfg->checkpoint.on_error, "continue")) return rc;
+    if (rc) {
+        saved->earlier_rc = rc;
+        snprintf(saved->earlier, sizeof saved->earlier, "%s", pg_errmsg());
+    }
+    rc = pg_ckpt_save(r, cfg->checkpoint.dir);
+    if (rc) return rc;
     const struct pg_ckpt *c = r->ckpt;
-    if (c->job)
-        printf("checkpoint: step %d -> %s/step_%08d.h5 (%.1f MB, writing in the background; "
-               "step stalled %.3f s)\n",
-               step, cfg->checkpoint.dir, step, c->job->bytes / 1e6, c->last_stall);
-    else
-        printf("checkpoint: step %d -> %s/step_%08d.h5 (%.1f MB in %.3f s, %.0f MB/s)\n", step,
-               cfg->checkpoint.dir, step, c->last_bytes / 1e6, c->last_seconds,
-               c->last_bytes / 1e6 / (c->last_seconds > 0 ? c->last_seconds : 1e-9));
-    fflush(stdout);
+    saved->saved = 1;
+    saved->step = step;
+    saved->background = c->job != NULL;
+    snprintf(saved->path, sizeof saved->path, "%s/step_%08d.h5", cfg->checkpoint.dir, step);
+    saved->bytes = c->job ? c->job->bytes : c->last_bytes;
+    saved->seconds = c->job ? 0.0 : c->last_seconds;
+    saved->stall = c->last_stall;
     return 0;
 }
 

@@ -148,6 +148,9 @@ int pg_ckpt_verify(const char *path, FILE *out)
             e = pg_error(PG_EFORMAT, "%s: dataset %s: CRC-32 mismatch (stored 0x%08x, data "
                                      "0x%08x): the checkpoint is corrupted",
                          path, name, want, got);
+        size_t bad = e ? t->n : pg_ckpt_nonfinite(buf, t->n);
+        if (!e && bad < t->n)
+            e = pg_error(PG_ENUMERIC, "%s: dataset %s holds NaN/Inf (element %zu)", path, name, bad);
         if (e) {
             problem(out, &first, e);
             if (!first_msg[0]) snprintf(first_msg, sizeof first_msg, "%s", pg_errmsg());
@@ -169,7 +172,8 @@ int pg_ckpt_verify(const char *path, FILE *out)
         return pg_error(first, "%s", first_msg);
     }
     if (out)
-        fprintf(out, "%s: ok: step %lld, %d datasets, %.1f MB, every CRC-32 matches\n", path,
+        fprintf(out, "%s: ok: step %lld, %d datasets, %.1f MB, every CRC-32 matches, all "
+                     "finite\n", path,
                 (long long)step, stored, bytes / 1e6);
     return 0;
 }

@@ -49,8 +49,10 @@ static void help(FILE *f)
           "      --precision P       fp32 | tf32 | bf16 (CUDA matmuls)   (runtime.precision)\n"
           "      --set SEC.KEY=VAL   override any config key (repeatable)\n"
           "      --resume SPEC       continue from a checkpoint, on any grid: latest (the\n"
-          "                          newest in checkpoint.dir), auto (latest if there is\n"
-          "                          one, else start fresh), a directory, or a file\n"
+          "                          one checkpoint.dir/latest names; if it does not load,\n"
+          "                          the older step files, newest first, each skip named),\n"
+          "                          auto (as latest; start fresh when the directory holds\n"
+          "                          no checkpoint), a directory (as latest), or a file\n"
           "      --init-from DIR     start from a Hugging Face GPT-2 directory (config.json,\n"
           "                          model.safetensors): its config sets the model keys\n"
           "                          (model.ctx may be set smaller), its weights the\n"
@@ -244,27 +246,87 @@ static int init_from(pg_run *r, const char *dir, int *reporter)
     return 0;
 }
 
-/* --resume: find the checkpoint and load it (collective; agreed result). */
+/* --resume: load the best checkpoint SPEC names that loads (collective;
+ * agreed result). A newer one that fails (corrupt, NaN/Inf, another model)
+ * is named with its reason and the next older one tried. */
 static int resume(pg_run *r, const char *spec)
 {
-    char path[4096];
-    int rc = pg_ckpt_resolve(spec, r->cfg.checkpoint.dir, path, sizeof path);
+    char **paths = NULL, *note = NULL;
+    int n = 0, rank0 = r->grid->rank == 0;
+    int rc = pg_ckpt_candidates(spec, r->cfg.checkpoint.dir, &paths, &n, &note);
     if (rc) {
         char why[1024];
         snprintf(why, sizeof why, "%s", pg_errmsg());
         pg_error(rc, "--resume %s: %s", spec, why);
     }
     rc = pg_ckpt_agree(r->grid->world, rc);
-    if (rc || !path[0]) return rc; /* auto without a checkpoint: start fresh */
+    if (rc || n == 0) { /* auto without any checkpoint: start fresh */
+        free(note);
+        pg_ckpt_candidates_free(paths, n);
+        return rc;
+    }
+    if (note && rank0) printf("resume: %s; trying the step files, newest first\n", note);
+    free(note);
+    char first_why[1024] = "";
     double t0 = pg_now();
-    if ((rc = pg_ckpt_load(r, path))) return rc;
+    int i = 0;
+    for (; i < n; i++) {
+        t0 = pg_now();
+        if (!(rc = pg_ckpt_load(r, paths[i]))) break;
+        if (!first_why[0]) snprintf(first_why, sizeof first_why, "%s", pg_errmsg());
+        if (rank0 && i + 1 < n) printf("resume: skipping %s: %s\n", paths[i], pg_errmsg());
+    }
+    if (rc) {
+        if (n > 1)
+            pg_error(rc, "--resume %s: none of %d checkpoints loads; the newest: %s", spec, n,
+                     first_why);
+        else pg_error(rc, "%s", first_why);
+        pg_ckpt_candidates_free(paths, n);
+        return rc;
+    }
     double dt = pg_now() - t0;
     struct stat st;
-    double mb = stat(path, &st) ? 0.0 : (double)st.st_size / 1e6;
-    if (r->grid->rank == 0)
-        printf("resumed from %s at step %d (%.1f MB in %.3f s, %.0f MB/s)\n", path,
-               pg_engine_steps_done(r->engine), mb, dt, mb / (dt > 0 ? dt : 1e-9));
-    return 0;
+    double mb = stat(paths[i], &st) ? 0.0 : (double)st.st_size / 1e6;
+    int step = pg_engine_steps_done(r->engine);
+    if (step >= r->cfg.train.steps)
+        rc = pg_error(PG_EINVAL, "%s is at step %d, at or past train.steps=%d: nothing left to "
+                                 "train (raise --steps)", paths[i], step, r->cfg.train.steps);
+    else if (rank0)
+        printf("resumed from %s at step %d (%.1f MB in %.3f s, %.0f MB/s)\n", paths[i], step, mb,
+               dt, mb / (dt > 0 ? dt : 1e-9));
+    pg_ckpt_candidates_free(paths, n);
+    return rc;
+}
+
+/* A failed save (agreed: every rank holds the message): one line, then
+ * checkpoint.on_error decides. Returns 1 to stop. */
+static int save_failed(const pg_run *r, pg_progress *p)
+{
+    int stop = strcmp(r->cfg.checkpoint.on_error, "continue") != 0;
+    if (r->grid->rank == 0) {
+        pg_progress_clear(p);
+        if (stop) {
+            pg_cli_error(pg_errmsg());
+        } else {
+            fprintf(stderr, "pipegrid: warning: checkpoint not saved: %s; training goes on "
+                            "(checkpoint.on_error=continue)\n", pg_errmsg());
+            fflush(stderr);
+        }
+    }
+    return stop;
+}
+
+/* The line of a save that was due after a step (rank 0). */
+static void report_save(const pg_ckpt_saved *s, pg_progress *p)
+{
+    pg_progress_clear(p);
+    if (s->background)
+        printf("checkpoint: step %d -> %s (%.1f MB, writing in the background; step stalled "
+               "%.3f s)\n", s->step, s->path, s->bytes / 1e6, s->stall);
+    else
+        printf("checkpoint: step %d -> %s (%.1f MB in %.3f s, %.0f MB/s)\n", s->step, s->path,
+               s->bytes / 1e6, s->seconds, s->bytes / 1e6 / (s->seconds > 0 ? s->seconds : 1e-9));
+    fflush(stdout);
 }
 
 /* Validation loss every train.eval_every steps and after the last one. */
@@ -366,14 +428,19 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m, const train_args
         if (m && pg_metrics_step(m, &s)) fatal(r);
         double tc = pg_now();
         pg_watchdog_phase(PG_PHASE_CHECKPOINT);
-        rc = pg_ckpt_maybe_save(r);
+        pg_ckpt_saved saved;
+        rc = pg_ckpt_maybe_save(r, &saved);
         int every = c->checkpoint.every;
         if (every > 0 && (s.step % every == 0 || s.step == c->train.steps))
             pg_trace_span(PG_SPAN_CHECKPOINT, tc, pg_now(), -1, -1, -1);
-        if (rc) { /* agreed: every rank holds the message */
-            if (rank0) pg_cli_error(pg_errmsg());
-            return PG_EXIT_FAIL;
+        char failed[1024]; /* errors are agreed: every rank is here */
+        snprintf(failed, sizeof failed, "%s", pg_errmsg());
+        if (saved.earlier_rc) { /* the previous background save failed */
+            pg_error(saved.earlier_rc, "%s", saved.earlier);
+            if (save_failed(r, p)) return PG_EXIT_FAIL;
         }
+        if (rc && pg_error(rc, "%s", failed) && save_failed(r, p)) return PG_EXIT_FAIL;
+        if (!rc && saved.saved && rank0) report_save(&saved, p);
         int last = s.step == c->train.steps;
         char why[1100];
         pg_watchdog_phase(PG_PHASE_HALT);
@@ -386,11 +453,7 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m, const train_args
         if ((rc = eval_maybe(r, s.step, p))) fatal(r);
     }
     pg_watchdog_phase(PG_PHASE_CHECKPOINT);
-    if (pg_ckpt_finish(r)) {
-        if (rank0) pg_progress_clear(p);
-        if (rank0) pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
+    if (pg_ckpt_finish(r) && save_failed(r, p)) return PG_EXIT_FAIL;
     if (rank0)
         printf("done: %d steps in %.1f s, final loss %.6f%s\n", c->train.steps - start,
                pg_now() - t0, last_loss, skipped ? skipped_note(skipped) : "");
@@ -440,6 +503,13 @@ int pg_cmd_train(int argc, char **argv)
         return finish(PG_EXIT_FAIL);
     }
     pg_watchdog_coords(r->grid->stage, r->grid->replica);
+    /* a checkpoint directory that cannot be written is found now, not at the first save */
+    if (cfg.checkpoint.every > 0 &&
+        (rc = pg_ckpt_agree(MPI_COMM_WORLD, rank == 0 ? pg_ckpt_check_dir(cfg.checkpoint.dir) : 0))) {
+        if (rank == 0) pg_cli_error(pg_errmsg());
+        pg_run_free(r);
+        return finish(PG_EXIT_FAIL);
+    }
     if (a.resume && (rc = resume(r, a.resume))) {
         if (rank == 0) pg_cli_error(pg_errmsg());
         pg_run_free(r);

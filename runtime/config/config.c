@@ -136,6 +136,10 @@ static const key_def KEYS[] = {
       "keep the newest K checkpoints, never the one resumed from (0 = keep all)"),
     K("checkpoint", "async", T_INT, checkpoint.async, "0",
       "1: copy the state to host memory and write it while training continues"),
+    K("checkpoint", "on_error", T_STR, checkpoint.on_error, "stop",
+      "a failed save (full disk, I/O error, NaN/Inf in the state; its file is removed and "
+      "`latest` still names the previous checkpoint): stop (one line, exit 1) | continue "
+      "(one line, training goes on)"),
     K("runtime", "halt_file", T_STR, runtime.halt_file, "",
       "when this file exists at a step boundary, checkpoint and exit 75 as on SIGUSR1/SIGTERM "
       "(docs/slurm.md); empty = none"),
@@ -404,6 +408,11 @@ int pg_config_check(const pg_config *c)
         return pg_error(PG_EINVAL,
                         "runtime.on_nonfinite: unknown value '%s' (expected stop or skip)",
                         c->runtime.on_nonfinite);
+    static const char *const on_error[] = {"stop", "continue", NULL};
+    if (!one_of(c->checkpoint.on_error, on_error))
+        return pg_error(PG_EINVAL,
+                        "checkpoint.on_error: unknown value '%s' (expected stop or continue)",
+                        c->checkpoint.on_error);
     if (!one_of(c->placement.bind, binds))
         return pg_error(PG_EINVAL,
                         "placement.bind: unknown value '%s' (expected auto, cores or none)",

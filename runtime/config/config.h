@@ -75,6 +75,7 @@ typedef struct pg_config {
         int every;             /* save every N steps and at the last step; 0 = never */
         int keep;              /* keep the newest K checkpoints; 0 = all */
         int async;             /* 1: write from a host copy while training goes on */
+        char on_error[PG_STR_SHORT]; /* a failed save: stop | continue (training goes on) */
     } checkpoint;
 } pg_config;
 

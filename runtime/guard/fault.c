@@ -4,6 +4,7 @@
 #include "runtime/base/error.h"
 #include "runtime/guard/watchdog.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { F_NONE, F_HANG, F_KILL, F_STOP, F_NAN };
+enum { F_NONE, F_HANG, F_KILL, F_STOP, F_NAN, F_ENOSPC, F_EIO };
 
 static struct {
     int kind, rank, step, mb;
@@ -20,7 +21,7 @@ static struct {
 } plan;
 static atomic_int fired;
 
-#define USAGE "expected KIND:rank=R,step=K,action=A[,mb=M] (KIND hang|kill|stop|nan)"
+#define USAGE "expected KIND:rank=R,step=K,action=A[,mb=M] (KIND hang|kill|stop|nan|enospc|eio)"
 
 /* The points an action name covers; 0 when the name is unknown. */
 static int points_of(const char *name, int out[4])
@@ -36,6 +37,10 @@ static int points_of(const char *name, int out[4])
         {"allreduce", {PG_REDUCE, PG_FAULT_PHASE(PG_PHASE_ALLREDUCE), -1, -1}},
         {"optimizer", {PG_FAULT_PHASE(PG_PHASE_OPTIMIZER), -1, -1, -1}},
         {"checkpoint", {PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), -1, -1, -1}},
+        {"ckpt-create", {PG_FAULT_PHASE(PG_PHASE_CKPT_CREATE), -1, -1, -1}},
+        {"ckpt-write", {PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), -1, -1, -1}},
+        {"ckpt-sync", {PG_FAULT_PHASE(PG_PHASE_CKPT_SYNC), -1, -1, -1}},
+        {"ckpt-commit", {PG_FAULT_PHASE(PG_PHASE_CKPT_COMMIT), -1, -1, -1}},
         {"halt", {PG_FAULT_PHASE(PG_PHASE_HALT), -1, -1, -1}},
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
@@ -70,7 +75,8 @@ int pg_fault_init(int rank)
     if (!colon) return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': " USAGE, v);
     *colon = 0;
     int kind = !strcmp(buf, "hang") ? F_HANG : !strcmp(buf, "kill") ? F_KILL
-             : !strcmp(buf, "stop") ? F_STOP : !strcmp(buf, "nan") ? F_NAN : F_NONE;
+             : !strcmp(buf, "stop") ? F_STOP : !strcmp(buf, "nan") ? F_NAN
+             : !strcmp(buf, "enospc") ? F_ENOSPC : !strcmp(buf, "eio") ? F_EIO : F_NONE;
     if (kind == F_NONE)
         return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': unknown kind '%s'; " USAGE, v, buf);
     int r = -1, step = -1, mb = -1, pts[4] = {-1, -1, -1, -1};
@@ -91,7 +97,8 @@ int pg_fault_init(int rank)
             return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': bad %s '%s' (%s)", v, kv, val,
                             !strcmp(kv, "action")
                                 ? "expected forward, backward, send, recv, allreduce, "
-                                  "optimizer, checkpoint or halt"
+                                  "optimizer, checkpoint, ckpt-create, ckpt-write, ckpt-sync, "
+                                  "ckpt-commit or halt"
                                 : "expected a non-negative integer");
         if (!strcmp(kv, "action")) snprintf(action, sizeof action, "%s", val);
     }
@@ -99,6 +106,11 @@ int pg_fault_init(int rank)
         return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': needs rank, step (>= 1) and action; " USAGE, v);
     if (kind == F_NAN && pts[0] != PG_F && pts[0] != PG_B)
         return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': nan needs action=forward or backward", v);
+    int ckpt = pts[0] >= PG_FAULT_PHASE(PG_PHASE_CKPT_CREATE) &&
+               pts[0] <= PG_FAULT_PHASE(PG_PHASE_CKPT_COMMIT);
+    if ((kind == F_ENOSPC || kind == F_EIO) && !ckpt)
+        return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': %s needs a checkpoint action (checkpoint, "
+                                   "ckpt-create, ckpt-write, ckpt-sync or ckpt-commit)", v, buf);
     if (r != rank) return 0;
     plan.kind = kind;
     plan.rank = r;
@@ -115,7 +127,7 @@ int pg_fault_hit(int point, int step, int mb)
     int match = 0;
     for (int i = 0; i < 4; i++) match |= plan.points[i] == point;
     if (!match || atomic_exchange(&fired, 1)) return 0;
-    static const char *what[] = {"", "hang", "kill -9", "SIGSTOP", "NaN"};
+    static const char *what[] = {"", "hang", "kill -9", "SIGSTOP", "NaN", "ENOSPC", "EIO"};
     char at[32] = "";
     if (mb >= 0) snprintf(at, sizeof at, ", microbatch %d", mb);
     fprintf(stderr, "pipegrid: fault injected: rank %d: %s at %s of step %d%s (PIPEGRID_FAULT)\n",
@@ -125,5 +137,5 @@ int pg_fault_hit(int point, int step, int mb)
     if (plan.kind == F_STOP) raise(SIGSTOP);
     if (plan.kind == F_HANG || plan.kind == F_STOP) /* stopped: only SIGCONT gets here */
         for (;;) sleep(1000);
-    return 1;
+    return plan.kind == F_ENOSPC ? ENOSPC : plan.kind == F_EIO ? EIO : 1;
 }

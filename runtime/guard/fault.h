@@ -12,6 +12,9 @@
  *           nan   write a NaN into that action's output: the loss (a forward
  *                 of the last stage), the output activations (any other
  *                 forward) or the first weight gradient (a backward)
+ *           enospc, eio  the checkpoint writer's file operation at that
+ *                 point fails with that errno (a full disk, an I/O error),
+ *                 as a real failure would; checkpoint actions only
  *   R       world rank
  *   K       training step, 1-based as logged
  *   A       forward | backward (B, I or W) | send | recv | allreduce (the
@@ -40,7 +43,9 @@ int pg_fault_init(int rank);
 
 /* At `point` of step `step`, microbatch `mb` (-1: none): a planned hang or
  * kill that matches happens here (never returns); returns 1 when a planned
- * NaN matches (the caller writes it), else 0. Safe from any thread. */
+ * NaN matches (the caller writes it), ENOSPC or EIO when a planned I/O error
+ * matches (the caller fails its file operation with that errno), else 0.
+ * Safe from any thread. */
 int pg_fault_hit(int point, int step, int mb);
 
 #endif

@@ -31,7 +31,10 @@ typedef enum pg_phase {
     PG_PHASE_ALLREDUCE,  /* step end: sends, gradient buckets, tied copies, stats */
     PG_PHASE_OPTIMIZER,  /* clipping and the optimizer step */
     PG_PHASE_CHECKPOINT, /* saving (or waiting for a background save) */
+    PG_PHASE_CKPT_CREATE, /* a save creating its file (fault point only) */
     PG_PHASE_CKPT_WRITE, /* inside the write of the tensors (fault point only) */
+    PG_PHASE_CKPT_SYNC,  /* a save syncing its file (fault point only) */
+    PG_PHASE_CKPT_COMMIT, /* a save renaming it and replacing `latest` (fault point only) */
     PG_PHASE_HALT,       /* the step-boundary halt agreement */
     PG_PHASE_EVAL,       /* validation forwards */
     PG_PHASE_FINISH,     /* freeing the run */

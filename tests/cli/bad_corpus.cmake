@@ -103,8 +103,10 @@ pg_bad_ckpt(newer_format ${BAD}/ckpt_newer.h5 "${BAD}/ckpt_newer.h5: format vers
 pg_bad_ckpt(negative_step ${BAD}/ckpt_negative_step.h5 "${BAD}/ckpt_negative_step.h5: root attribute 'step' = -4 lies outside" both)
 pg_bad_ckpt(optimizer_step ${BAD}/ckpt_optim_step.h5 "${BAD}/ckpt_optim_step.h5: root attribute 'optimizer_step' = -7 lies outside" resume)
 pg_bad_ckpt(bad_config ${BAD}/ckpt_bad_config.h5 "${BAD}/ckpt_bad_config.h5: attribute config:1: malformed line" both)
-pg_bad_ckpt(huge_config ${BAD}/ckpt_huge_config.h5 "${BAD}/ckpt_huge_config.h5: dataset /params/layers.0.wte is missing" verify)
-pg_bad_ckpt(unexpected_dataset ${BAD}/ckpt_extra.h5 "${BAD}/ckpt_extra.h5: unexpected dataset /params/stray" verify)
+pg_bad_ckpt(huge_config ${BAD}/ckpt_huge_config.h5 "${BAD}/ckpt_huge_config.h5: root attributes: CRC-32 mismatch" verify)
+pg_bad_ckpt(unexpected_dataset ${BAD}/ckpt_extra.h5 "${BAD}/ckpt_extra.h5: unexpected dataset /params/stray" both)
+pg_bad_ckpt(nan_tensor ${BAD}/ckpt_nan.h5 "${BAD}/ckpt_nan.h5: dataset /params/layers.0.weight holds NaN/Inf (element 0)" both)
+pg_bad_ckpt(step_changed ${BAD}/ckpt_step6.h5 "${BAD}/ckpt_step6.h5: root attributes: CRC-32 mismatch" both)
 pg_bad_ckpt(no_latest ${BAD}/nolatest "cannot open '${BAD}/nolatest/latest'" both)
 pg_bad_ckpt(latest_names_missing ${BAD}/badlatest "${BAD}/badlatest/latest names '${BAD}/badlatest/step_00000099.h5', which cannot be read" both)
 pg_bad_gen(ckpt_resume_config_mismatch 2 "${BAD}/ckpt/step_00000002.h5: model.layers differs: checkpoint has 'linear:8 relu linear:4 mse', this run 'linear:8 linear:4 mse'"

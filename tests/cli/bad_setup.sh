@@ -44,6 +44,8 @@ damage newer attr format_version 99
 damage negative_step attr step -4
 damage optim_step attr optimizer_step -7
 damage step_text attr step twelve
+damage step6 attr step 6
+damage nan nan $ds
 damage bad_config attr config "[model"
 # a recorded config claiming a 4 TiB embedding (fuzz_ckpt found verify allocating it)
 damage huge_config attr config "$(printf '[model]\ntype = gpt\nvocab = 16777216\nwidth = 65536\n')"

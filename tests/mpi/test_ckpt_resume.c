@@ -9,7 +9,8 @@
  * the reference. The same checkpoint is then resumed on pp=4 x dp=1 (gpipe,
  * 3 microbatches), pp=1 x dp=4 (1f1b, 2 microbatches) and pp=2 x dp=2 with the
  * interleaved and ZB-V schedules (other model stage boundaries): losses and
- * weights within 1e-5 relative of the reference. */
+ * weights within 1e-5 relative of the reference. A state holding a NaN is
+ * refused by the save on every rank and leaves the committed file alone. */
 #define _GNU_SOURCE
 #include "io/checkpoint/checkpoint.h"
 #include "runtime/base/error.h"
@@ -19,6 +20,7 @@
 #include "tests/support/trainrun.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,6 +103,21 @@ int main(int argc, char **argv)
     if (pg_run_create(&r, &cfg, MPI_COMM_WORLD, &reporter)) die("run");
     train(r, 0, at, &got);
     if (pg_ckpt_save(r, dir)) die("save");
+    /* a NaN in the state is never saved: every rank gets the error, the step's
+     * committed file and `latest` stay as they were */
+    {
+        pg_stage *st = pg_engine_stage(r->engine, 0);
+        float keep = st->params[0];
+        if (rank == 1) st->params[0] = NAN;
+        int rc = pg_ckpt_save(r, dir);
+        CHECK_MSG(rc == PG_ENUMERIC && strstr(pg_errmsg(), "refusing to save step") &&
+                      strstr(pg_errmsg(), "holds NaN/Inf") && strstr(pg_errmsg(), "rank 1"),
+                  "rank %d: saving a NaN gave %d: %s", rank, rc, pg_errmsg());
+        st->params[0] = keep;
+        char saved[128];
+        snprintf(saved, sizeof saved, "%s/step_%08d.h5", dir, at);
+        CHECK_MSG(pg_ckpt_verify(saved, NULL) == 0, "after the refused save: %s", pg_errmsg());
+    }
     pg_run_free(r);
     char path[128];
     if (pg_ckpt_resolve("latest", dir, path, sizeof path)) die("resolve");

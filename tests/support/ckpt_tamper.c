@@ -9,6 +9,9 @@
  *                                      same shape (with a crc32 attribute)
  *   ckpt_tamper FILE nocrc DATASET     delete its crc32 attribute
  *   ckpt_tamper FILE extra DATASET     add a small float32 dataset
+ *   ckpt_tamper FILE nan DATASET       write a NaN into its first element and
+ *                                      restamp its crc32 attribute (a NaN
+ *                                      that only a finiteness check finds)
  *   ckpt_tamper FILE attr NAME VALUE   set root attribute NAME to VALUE (an
  *                                      int64 when VALUE is an integer, else
  *                                      a string); VALUE "-" deletes it
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static int flip(const char *file, const char *name)
 {
@@ -103,10 +107,33 @@ static int dataset_op(const char *file, const char *name, int extra)
     return H5Fclose(f) < 0 || bad;
 }
 
+static int put_nan(const char *file, const char *name)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = f < 0 ? -1 : H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return 1;
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    float *x = n > 0 ? malloc(sizeof(float) * (size_t)n) : NULL;
+    int bad = !x || H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0;
+    if (!bad) {
+        x[0] = 0.0f / 0.0f;
+        bad = H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0;
+    }
+    unsigned crc = bad ? 0 : (unsigned)crc32(0, (const Bytef *)x, (uInt)(sizeof(float) * (size_t)n));
+    hid_t a = bad ? -1 : H5Aopen(d, "crc32", H5P_DEFAULT);
+    bad = bad || a < 0 || H5Awrite(a, H5T_NATIVE_UINT, &crc) < 0;
+    if (a >= 0) H5Aclose(a);
+    free(x);
+    H5Dclose(d);
+    return H5Fclose(f) < 0 || bad;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4 && !(argc == 5 && !strcmp(argv[2], "attr"))) {
-        fprintf(stderr, "usage: ckpt_tamper FILE flip|delete|reshape|dtype|nocrc|extra DATASET\n"
+        fprintf(stderr, "usage: ckpt_tamper FILE flip|delete|reshape|dtype|nocrc|extra|nan DATASET\n"
                         "       ckpt_tamper FILE attr NAME VALUE\n");
         return 2;
     }
@@ -116,6 +143,7 @@ int main(int argc, char **argv)
     else if (!strcmp(what, "nocrc")) rc = dataset_op(file, name, 0);
     else if (!strcmp(what, "extra")) rc = dataset_op(file, name, 1);
     else if (!strcmp(what, "flip")) rc = flip(file, name);
+    else if (!strcmp(what, "nan")) rc = put_nan(file, name);
     else if (!strcmp(what, "reshape")) rc = replace(file, name, 0);
     else if (!strcmp(what, "dtype")) rc = replace(file, name, 1);
     else if (!strcmp(what, "delete")) {
