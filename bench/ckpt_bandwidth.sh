@@ -25,7 +25,8 @@ common=(--pp "$pp" --steps 1 --set model.type=mlp --set "model.input_dim=$width"
         --set train.microbatches=1 --set data.teacher_hidden=4 --set parallel.partition=uniform
         --set "checkpoint.dir=$dir/ckpt" --set checkpoint.every=1)
 save=$(mpiexec -n "$n" "$bin" train "${common[@]}" | grep '^checkpoint:')
-load=$(mpiexec -n "$n" "$bin" train "${common[@]}" --set checkpoint.every=0 --resume latest |
+# (--steps 2: a checkpoint at or past train.steps is refused; the step after the load is not timed)
+load=$(mpiexec -n "$n" "$bin" train "${common[@]}" --steps 2 --set checkpoint.every=0 --resume latest |
        grep '^resumed from')
 file=$dir/ckpt/step_00000001.h5
 bytes=$(stat -c %s "$file")

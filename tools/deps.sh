@@ -14,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(build-essential cmake pkg-config mpich libmpich-dev libopenblas-dev libinih-dev
-          libcjson-dev libhdf5-mpich-dev hdf5-tools zlib1g-dev libhwloc-dev hwloc-nox python3
+          libcjson-dev libhdf5-mpich-dev hdf5-tools zlib1g-dev libisal-dev libhwloc-dev hwloc-nox python3
           python3-venv slurm-wlm munge "$@")
 missing=()
 for p in "${packages[@]}"; do

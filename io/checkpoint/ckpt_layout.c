@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <isa-l/crc.h>
 #include <zlib.h>
 
 int pg_ckpt_states(const char *optim, pg_ckpt_state states[PG_CKPT_MAX_STATES])
@@ -101,14 +102,9 @@ void pg_ckpt_rows(const pg_ckpt_tensor *t, int replica, int dp, uint64_t *lo, ui
 
 uint32_t pg_crc32(uint32_t crc, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    while (n > 0) {
-        uInt part = n > (size_t)(UINT_MAX / 2) ? UINT_MAX / 2 : (uInt)n;
-        crc = (uint32_t)crc32(crc, b, part);
-        b += part;
-        n -= part;
-    }
-    return crc;
+    /* ISA-L's folding CRC (PCLMULQDQ): the same CRC-32 as zlib's crc32(),
+     * chaining included, about 5x faster (docs/checkpoint-format.md) */
+    return crc32_gzip_refl(crc, p, n);
 }
 
 uint32_t pg_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
@@ -176,17 +172,21 @@ uint32_t pg_ckpt_combine(const pg_ckpt_tensor *t, const uint32_t *parts, int dp)
 
 size_t pg_ckpt_nonfinite(const float *x, size_t n)
 {
-    /* an exponent of all ones is Inf or NaN; the OR of a block is tested
-     * first so that the common, clean case vectorises */
+    /* an exponent of all ones is Inf or NaN: only then does adding one to
+     * the exponent field carry into the sign bit. Whole blocks of 1024 are
+     * screened by OR-ing those sums (a reduction of known length that gcc
+     * vectorises at -O2); a block that fails, and the tail, are searched
+     * one by one */
     const uint32_t *u = (const uint32_t *)x;
-    for (size_t i = 0; i < n; i += 4096) {
-        size_t e = i + 4096 < n ? i + 4096 : n;
-        int bad = 0;
-        for (size_t k = i; k < e; k++) bad |= (u[k] & 0x7f800000u) == 0x7f800000u;
-        if (!bad) continue;
-        for (size_t k = i; k < e; k++)
-            if ((u[k] & 0x7f800000u) == 0x7f800000u) return k;
+    size_t i = 0;
+    for (; i + 1024 <= n; i += 1024) {
+        const uint32_t *b = u + i;
+        uint32_t any = 0;
+        for (int k = 0; k < 1024; k++) any |= (b[k] & 0x7f800000u) + 0x00800000u;
+        if (any & 0x80000000u) break;
     }
+    for (; i < n; i++)
+        if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
     return n;
 }
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,24 +260,46 @@ hid_t pg_ckpt_open_tensor(hid_t f, const char *path, const char *name, const pg_
     return d;
 }
 
-/* Read all of tensor t (dataset d) into buf: one pread at the dataset's
- * file offset when its storage is contiguous (what pipegrid writes), else
- * through HDF5. */
-static int read_all(hid_t d, int fd, const pg_ckpt_tensor *t, float *buf)
+/* What one replica checks of a tensor it reads: the bytes [lo, hi) (its
+ * row block), their CRC-32 and the first NaN/Inf there (in elements from
+ * the tensor's start; SIZE_MAX: none). */
+typedef struct check {
+    size_t lo, hi;
+    uint32_t crc;
+    size_t bad;
+} check;
+
+/* Check bytes [at, at + n) of the tensor, which sit at p. */
+static void check_part(check *c, const char *p, size_t at, size_t n)
+{
+    size_t a = at > c->lo ? at : c->lo, b = at + n < c->hi ? at + n : c->hi;
+    if (a >= b) return;
+    size_t nf = (b - a) / sizeof(float), i = pg_ckpt_nonfinite((const float *)(p + (a - at)), nf);
+    if (i < nf && c->bad == SIZE_MAX) c->bad = a / sizeof(float) + i;
+    c->crc = pg_crc32(c->crc, p + (a - at), b - a);
+}
+
+/* Read all of tensor t (dataset d) into buf and check c's part of it. With
+ * contiguous storage (what pipegrid writes): preads of 1 MiB at the
+ * dataset's file offset, each checked while it is still in the cache (one
+ * pass over memory); else through HDF5, then checked. */
+static int read_all(hid_t d, int fd, const pg_ckpt_tensor *t, float *buf, check *c)
 {
     haddr_t a = fd >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
-    if (a == HADDR_UNDEF)
-        return H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    size_t total = sizeof(float) * t->n;
+    if (a == HADDR_UNDEF) {
+        if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) return -1;
+        check_part(c, (const char *)buf, 0, total);
+        return 0;
+    }
     char *p = (char *)buf;
-    size_t left = sizeof(float) * t->n;
-    off_t pos = (off_t)a;
-    while (left > 0) {
-        ssize_t got = pread(fd, p, left, pos);
+    for (size_t done = 0; done < total;) {
+        size_t want = total - done < (1u << 20) ? total - done : (1u << 20);
+        ssize_t got = pread(fd, p + done, want, (off_t)(a + done));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return -1;
-        p += got;
-        pos += got;
-        left -= (size_t)got;
+        check_part(c, p + done, done, (size_t)got);
+        done += (size_t)got;
     }
     return 0;
 }
@@ -304,10 +327,11 @@ static herr_t visit_extra(hid_t obj, const char *name, const H5O_info_t *info, v
     return 1;
 }
 
-/* Load every tensor of this rank's stages and check its CRC-32: each dp
- * replica of a stage digests its own row block of each tensor it reads and
- * the blocks are combined over the world (the replicas share the work).
- * Collective; the result is agreed. */
+/* Load every tensor of this rank's stages and check its CRC-32 and that it
+ * is finite: each dp replica of a stage reads the whole tensor but checks
+ * only its own row block, and the blocks' CRC-32s are combined over the
+ * world (the replicas share the checking). Collective; the result is
+ * agreed. */
 static int load_tensors(pg_run *r, hid_t f, const char *path)
 {
     pg_ckpt_state states[PG_CKPT_MAX_STATES];
@@ -317,8 +341,10 @@ static int load_tensors(pg_run *r, hid_t f, const char *path)
     int rc = pg_ckpt_tensors(r->model, &ts, &nt);
     if (rc) return pg_ckpt_agree(r->grid->world, rc);
     int D = nstates * nt;
+    /* host memory (the CPU backend) is read into directly; else through buf */
+    int host = !strcmp(r->ops->name, "cpu");
     size_t biggest = 1;
-    for (int i = 0; i < nt; i++) biggest = ts[i].n > biggest ? ts[i].n : biggest;
+    for (int i = 0; i < nt && !host; i++) biggest = ts[i].n > biggest ? ts[i].n : biggest;
     float *buf = malloc(sizeof(float) * biggest);
     uint32_t *want = calloc((size_t)D + 1, sizeof *want), *part = calloc((size_t)D * dp + 1, sizeof *part);
     rc = buf && want && part ? 0 : pg_error(PG_ENOMEM, "checkpoint: out of memory");
@@ -334,18 +360,21 @@ static int load_tensors(pg_run *r, hid_t f, const char *path)
         char name[160];
         snprintf(name, sizeof name, "%s/%s", pg_ckpt_group(states[d / nt]), t->name);
         hid_t ds = pg_ckpt_open_tensor(f, path, name, t, &want[d], &rc);
-        if (!rc && read_all(ds, fd, t, buf))
+        float *into = host ? dst : buf;
+        uint64_t lo, hi;
+        size_t row = pg_ckpt_row_len(t);
+        pg_ckpt_rows(t, replica, dp, &lo, &hi);
+        check ck = {sizeof(float) * lo * row, sizeof(float) * hi * row, 0, SIZE_MAX};
+        if (!rc && read_all(ds, fd, t, into, &ck))
             rc = pg_error(PG_EIO, "%s: reading dataset %s failed (file truncated or damaged)",
                           path, name);
         if (ds >= 0) H5Dclose(ds);
         if (rc) break;
-        uint64_t lo, hi;
-        size_t row = pg_ckpt_row_len(t), bad = pg_ckpt_nonfinite(buf, t->n);
-        pg_ckpt_rows(t, replica, dp, &lo, &hi);
-        part[(size_t)d * dp + replica] = pg_crc32(0, buf + lo * row, sizeof(float) * (hi - lo) * row);
-        if (bad < t->n)
-            rc = pg_error(PG_ENUMERIC, "%s: dataset %s holds NaN/Inf (element %zu)", path, name, bad);
-        else r->ops->upload(dst, buf, sizeof(float) * t->n);
+        part[(size_t)d * dp + replica] = ck.crc;
+        if (ck.bad != SIZE_MAX)
+            rc = pg_error(PG_ENUMERIC, "%s: dataset %s holds NaN/Inf (element %zu)", path, name,
+                          ck.bad);
+        else if (!host) r->ops->upload(dst, buf, sizeof(float) * t->n);
     }
     if (fd >= 0) close(fd);
     if (!(rc = pg_ckpt_agree(r->grid->world, rc)) &&

@@ -5,6 +5,7 @@
 #include "runtime/guard/watchdog.h"
 #include "tests/support/testlib.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,17 @@ int main(void)
     EXPECT_ERROR("kill:rank=0,action=forward", "needs rank, step (>= 1) and action");
     EXPECT_ERROR("kill:rank=0,step=0,action=forward", "needs rank, step (>= 1) and action");
     EXPECT_ERROR("nan:rank=0,step=1,action=allreduce", "nan needs action=forward or backward");
+
+    EXPECT_ERROR("enospc:rank=0,step=1,action=forward", "enospc needs a checkpoint action");
+
+    /* I/O errors at the phases of a save: the errno comes back, once */
+    CHECK(init("enospc:rank=0,step=4,action=ckpt-sync", 0) == 0);
+    CHECK(pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), 4, -1) == 0);
+    CHECK(pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_SYNC), 3, -1) == 0);
+    CHECK(pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_SYNC), 4, -1) == ENOSPC);
+    CHECK(pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_SYNC), 4, -1) == 0);
+    CHECK(init("eio:rank=0,step=2,action=checkpoint", 0) == 0); /* = ckpt-write */
+    CHECK(pg_fault_hit(PG_FAULT_PHASE(PG_PHASE_CKPT_WRITE), 2, -1) == EIO);
 
     /* another rank's plan: nothing fires here */
     CHECK(init("nan:rank=3,step=2,action=backward", 1) == 0);
