@@ -8,7 +8,8 @@
 #      the compiler runtime or a CUDA-side library (the GPU machine's own);
 #   3. in a scrubbed environment (env -i, only the kit's lib/ as library path,
 #      no PATH): the kit's mpiexec runs the kit's pipegrid for a 2-rank CPU
-#      training (pp=2, 3 steps, the kit's corpus);
+#      training (pp=2, 3 steps, the kit's corpus), under a host name that does
+#      not resolve where unshare --uts is allowed (root);
 #   4. the GPU tests exit 77 (skipped) naming the reason when there is no GPU
 #      (or pass, where there is one);
 #   5. the kit's run.sh in its dry-run mode (the CPU standing in for the GPU)
@@ -62,7 +63,14 @@ done < <(find "$kit/bin" "$kit/lib" -type f \( -perm -u+x -o -name '*.so*' \) ! 
 echo "ldd: $nfiles files resolve to the kit, glibc, the compiler runtime or the CUDA side"
 
 echo "== 3. 2-rank CPU training with the kit's mpiexec and pipegrid (env -i)"
-(cd "$kit" && env -i LD_LIBRARY_PATH="$kit/lib" HDF5_USE_FILE_LOCKING=FALSE OPENBLAS_NUM_THREADS=1 \
+# under a host name that does not resolve (as it may not on the GPU machine),
+# where this machine lets us make a UTS namespace
+uts=()
+if unshare --uts true 2>/dev/null; then
+  uts=(unshare --uts bash -c 'hostname pg-kit-unresolvable-host && exec "$@"' uts)
+  echo "(host name pg-kit-unresolvable-host, in its own UTS namespace)"
+fi
+(cd "$kit" && "${uts[@]}" env -i LD_LIBRARY_PATH="$kit/lib" HDF5_USE_FILE_LOCKING=FALSE OPENBLAS_NUM_THREADS=1 \
   bin/mpiexec -launcher fork -localhost 127.0.0.1 -n 2 bin/pipegrid train --device cpu --pp 2 \
   --steps 3 --set data.path=share/corpus.h5 --set model.depth=2 --set model.width=32 \
   --set model.heads=2 --set train.batch_size=4) >"$work/train.log" 2>&1 ||
