@@ -2,6 +2,7 @@
 #include "topology/discover.h"
 
 #include "runtime/base/error.h"
+#include "topology/nvlink.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ static int add_gpu(pg_topo *t, hwloc_obj_t pci)
     g->cuda = -1;
     g->local = hwloc_get_non_io_ancestor_obj(t->hw, pci);
     busid_of(pci, g->busid);
+    g->device_id = pci->attr->pcidev.device_id;
     const char *model = hwloc_obj_get_info_by_name(pci, "PCIDevice");
     if (model) snprintf(g->model, sizeof g->model, "%s", model);
     else snprintf(g->model, sizeof g->model, "NVIDIA %04x", pci->attr->pcidev.device_id);
@@ -254,6 +256,24 @@ static int fill_paths(pg_topo *t)
     return 0;
 }
 
+/* Where the NVLink numbers come from: the note a first reading left in the
+ * topology (NVML, shared through the XML export), the topology's own matrix,
+ * or, on this machine, NVML now. */
+static int nvlink_source(pg_topo *t)
+{
+    const char *saved = hwloc_obj_get_info_by_name(hwloc_get_root_obj(t->hw), "PipegridNVLink");
+    int any = 0;
+    for (int i = 0; i < t->ngpus * t->ngpus; i++) any |= t->nvlink[i] > 0;
+    if (saved) snprintf(t->nvlink_note, sizeof t->nvlink_note, "%s", saved);
+    else if (any)
+        snprintf(t->nvlink_note, sizeof t->nvlink_note,
+                 "NVLink from the topology's NVLinkBandwidth matrix (hwloc)");
+    else if (t->thissystem && t->ngpus > 0) return pg_nvlink_from_nvml(t);
+    else if (t->ngpus > 1)
+        snprintf(t->nvlink_note, sizeof t->nvlink_note, "no NVLink data in the topology");
+    return 0;
+}
+
 /* Everything after hwloc_topology_load. */
 static int finish(pg_topo *t)
 {
@@ -269,7 +289,9 @@ static int finish(pg_topo *t)
     if (t->ncores <= 0)
         return pg_error(PG_EFORMAT, "topology %s: no cores or processing units", t->source);
     int rc;
-    if ((rc = find_gpus(t)) || (rc = find_nics(t)) || (rc = fill_paths(t))) return rc;
+    if ((rc = find_gpus(t)) || (rc = find_nics(t)) || (rc = fill_paths(t)) ||
+        (rc = nvlink_source(t)))
+        return rc;
     return 0;
 }
 
@@ -402,6 +424,7 @@ void pg_topo_print(const pg_topo *t, FILE *f)
                 n->kind == PG_NIC_RDMA && n->netdev[0] ? ", interface " : "",
                 n->kind == PG_NIC_RDMA ? n->netdev : "");
     }
+    if (t->ngpus > 0 && t->nvlink_note[0]) fprintf(f, "  %s\n", t->nvlink_note);
     if (t->ngpus > 1) {
         fprintf(f, "  GPU-GPU paths (NVn = NVLink, n GB/s):\n  %12s", "");
         for (int j = 0; j < t->ngpus; j++) fprintf(f, " %12s", t->gpus[j].busid);

@@ -16,7 +16,10 @@
  * NVLink bandwidth where the capture has an NVLinkBandwidth matrix (GPUs that
  * hang off NVSwitches reach each other through the switch fabric: the smaller
  * of their bandwidths into it; hwloc does not list the trunks between switch
- * boards).
+ * boards). When the topology is this machine, has NVIDIA GPUs and no such
+ * matrix (Debian's hwloc has no NVML plugin), NVLink is read through NVML at
+ * run time instead (topology/nvlink.h); nvlink_note says where the numbers
+ * came from, or why there are none, in one line.
  *
  * A pg_topo is read-only once loaded; its arrays may be read directly. */
 #ifndef PG_DISCOVER_H
@@ -40,6 +43,7 @@ typedef enum pg_path {
 typedef struct pg_topo_gpu {
     char busid[PG_BUSID_LEN];
     char model[64];
+    unsigned device_id; /* PCI device id (vendor 0x10de) */
     int cuda;          /* N of an OS device "cudaN", -1 when the capture has none */
     int by_pci;        /* found by PCI vendor and class (no CUDA/NVML OS device) */
     hwloc_obj_t pci;   /* the PCI device */
@@ -68,7 +72,8 @@ typedef struct pg_topo {
     pg_topo_nic *nics; /* bus id order: index = rail */
     pg_path *gpu_path; /* [ngpus * ngpus] */
     int *gpu_hops;     /* [ngpus * ngpus] PCI bridges on the path */
-    double *nvlink;    /* [ngpus * ngpus] GB/s, 0 = no NVLink path */
+    double *nvlink;    /* [ngpus * ngpus] GB/s one way, 0 = no NVLink path */
+    char nvlink_note[224]; /* where nvlink came from (or why it is empty), one line */
     pg_path *nic_path; /* [ngpus * nnics] */
     int *nic_hops;     /* [ngpus * nnics] */
 } pg_topo;

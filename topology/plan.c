@@ -4,6 +4,7 @@
 #include "collectives/comm.h"
 #include "collectives/grid.h"
 #include "runtime/base/error.h"
+#include "topology/nvlink.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -86,7 +87,8 @@ int pg_plan_simulate(pg_plan **out, pg_plan_args *a)
     if (!p) return pg_error(PG_ENOMEM, "plan: out of memory");
     p->nnodes = a->nnodes;
     p->ranks_per_node = a->ranks_per_node;
-    if ((rc = pg_topo_load(&p->topo, a->xml))) goto fail;
+    if ((rc = pg_topo_load(&p->topo, a->xml)) || (rc = pg_topo_set_links(p->topo, a->gpu_links)))
+        goto fail;
     p->use_gpus = a->use_gpus < 0 ? p->topo->ngpus > 0 : a->use_gpus;
     rc = pg_node_plan_create(&p->node, p->topo, a->ranks_per_node, p->use_gpus, a->oversubscribe);
     if (rc) goto fail;
@@ -216,6 +218,7 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
 
     rc = load_node_topology(p, lrank, local);
     MPI_Comm_free(&local);
+    if (!rc) rc = pg_topo_set_links(p->topo, a->gpu_links);
     if (!rc)
         rc = pg_node_plan_create(&p->node, p->topo, lsize, p->use_gpus, strcmp(a->bind, "cores"));
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
@@ -299,6 +302,7 @@ void pg_plan_print(const pg_plan *p, FILE *f)
             t->source, t->npackages, t->nnuma, t->ncores,
             t->core_type == HWLOC_OBJ_CORE ? "cores" : "PUs", t->ngpus, t->nnics,
             t->nnics == 0 && p->nnodes > 1 ? " (one NIC per node assumed between nodes)" : "");
+    if (p->use_gpus && t->nvlink_note[0]) fprintf(f, "gpu links: %s\n", t->nvlink_note);
     const pg_traffic *tr = p->traffic;
     double bound_bytes = 0.0, grad_bytes = 0.0;
     int bounds = 0;
@@ -387,6 +391,7 @@ int pg_plan_print_json(const pg_plan *p, FILE *f)
     cJSON_AddNumberToObject(topo, "packages", t->npackages);
     cJSON_AddNumberToObject(topo, "numa_nodes", t->nnuma);
     cJSON_AddNumberToObject(topo, "cores", t->ncores);
+    cJSON_AddStringToObject(topo, "nvlink_source", t->nvlink_note);
     cJSON *gpus = cJSON_AddArrayToObject(topo, "gpus");
     for (int i = 0; i < t->ngpus; i++) {
         cJSON *g = cJSON_CreateObject();

@@ -44,6 +44,7 @@ typedef struct pg_plan_args {
     int oversubscribe;   /* simulate: allow more ranks than cores */
     const char *order;   /* auto | replica-major | stage-major */
     const char *bind;    /* live: auto | cores | none */
+    const char *gpu_links; /* placement.gpu_links: "" or NULL = the topology's (nvlink.h) */
     pg_bw bw;
     pg_traffic *traffic; /* taken over by the plan (freed with it, also on error) */
 } pg_plan_args;

@@ -5,6 +5,7 @@
 #include "runtime/model/model.h"
 #include "runtime/partition/partition.h"
 #include "runtime/schedule/schedule.h"
+#include "topology/nvlink.h"
 #include "topology/plan.h"
 
 #include <getopt.h>
@@ -50,10 +51,20 @@ static void help(FILE *f)
           "(pipe) or a stage group's (group) ranks on neighbouring GPUs. See\n"
           "docs/placement.md for the cost model.\n"
           "\n"
+          "NVLink: from the topology's NVLinkBandwidth matrix (hwloc built with NVML);\n"
+          "on this machine without one, read through NVML (libnvidia-ml.so.1, loaded at\n"
+          "run time; one line says when it cannot be); or given with --set\n"
+          "placement.gpu_links=nvlink:GBS (every GPU pair of a node, GB/s one way) or\n"
+          "=file:PATH (lines 'BUSID BUSID GBS'), which replaces the others. A topology\n"
+          "whose GPUs are an NVLink model (SXM: V100, A100, H100, ...) but that has no\n"
+          "NVLink data draws a one-line warning naming that option.\n"
+          "\n"
           "examples:\n"
           "  pipegrid topo --xml tests/topologies/hwloc-nvidiaDGX2.xml --nodes 4 --pp 4 \\\n"
           "      --dp 16 --oversubscribe -c tests/topologies/gradient_heavy.ini\n"
           "  pipegrid topo --xml tests/topologies/mpibind-coral-lassen.xml --pp 2 --dp 2 --topology\n"
+          "  pipegrid topo --xml tests/topologies/mpibind-coral-lassen.xml --nodes 2 --pp 2 \\\n"
+          "      --dp 4 -c tests/topologies/gradient_heavy.ini --set placement.gpu_links=nvlink:75\n"
           "  pipegrid topo --pp 2 --dp 1 --json          # this machine\n",
           f);
 }
@@ -247,12 +258,16 @@ int pg_cmd_topo(int argc, char **argv)
     pg_bw_defaults(&pa.bw);
     pa.bw.net = cfg.placement.net_gbs;
     pa.bw.cross_rail = cfg.placement.cross_rail;
+    pa.gpu_links = cfg.placement.gpu_links;
     if ((rc = traffic(&cfg, &pa.traffic)) || (rc = pg_plan_simulate(&p, &pa))) goto out;
+    char warning[512];
+    if (pa.use_gpus && pg_topo_nvlink_missing(p->topo, warning, sizeof warning))
+        fprintf(stderr, "pipegrid: warning: %s\n", warning);
     if (a->json) {
         rc = pg_plan_print_json(p, stdout);
     } else {
         if (a->show_topology) {
-            pg_topo_print(t, stdout);
+            pg_topo_print(p->topo, stdout);
             putchar('\n');
         }
         pg_plan_print(p, stdout);

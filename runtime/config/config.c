@@ -101,6 +101,10 @@ static const key_def KEYS[] = {
       "bandwidth of one NIC between nodes in GB/s, for choosing the order"),
     K("placement", "cross_rail", T_DOUBLE, placement.cross_rail, "0.5",
       "bandwidth factor between NICs on different rails (rail = NIC position by PCI bus id)"),
+    K("placement", "gpu_links", T_STR, placement.gpu_links, "",
+      "NVLink for topologies without it, used as NVLink read from hwloc: nvlink:GBS (every "
+      "GPU pair of a node, GB/s one way) | file:PATH (lines 'BUSID BUSID GBS') | empty = "
+      "the topology's, or NVML's on a live node (docs/placement.md)"),
     K("runtime", "device", T_STR, runtime.device, "cpu",
       "compute backend: cpu | cuda (one GPU per rank; needs a CUDA build) | auto (cuda when "
       "a GPU is visible, else cpu with a one-line note)"),
@@ -374,6 +378,16 @@ static int one_of(const char *v, const char *const *names)
     return 0;
 }
 
+/* placement.gpu_links: nvlink:GBS or file:PATH (topology/nvlink.h reads the file) */
+static int gpu_links_ok(const char *v)
+{
+    if (!strncmp(v, "file:", 5)) return v[5] != '\0';
+    if (strncmp(v, "nvlink:", 7)) return 0;
+    char *end = NULL;
+    double g = strtod(v + 7, &end);
+    return end != v + 7 && !*end && g > 0 && g <= 1e6;
+}
+
 int pg_config_check(const pg_config *c)
 {
     static const char *const types[] = {"mlp", "gpt", NULL};
@@ -433,6 +447,11 @@ int pg_config_check(const pg_config *c)
                         c->runtime.comm);
     if (!(c->placement.net_gbs > 0))
         return pg_error(PG_EINVAL, "placement.net_gbs: must be > 0, got %g", c->placement.net_gbs);
+    if (c->placement.gpu_links[0] && !gpu_links_ok(c->placement.gpu_links))
+        return pg_error(PG_EINVAL,
+                        "placement.gpu_links: expected nvlink:GBS (GB/s > 0, every GPU pair of a "
+                        "node) or file:PATH, got '%s'",
+                        c->placement.gpu_links);
     if (!(c->placement.cross_rail > 0) || c->placement.cross_rail > 1)
         return pg_error(PG_EINVAL, "placement.cross_rail: must lie in (0, 1], got %g",
                         c->placement.cross_rail);

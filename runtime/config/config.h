@@ -58,6 +58,7 @@ typedef struct pg_config {
         char bind[PG_STR_SHORT]; /* auto | cores | none */
         double net_gbs;          /* one NIC between nodes, GB/s (order cost model) */
         double cross_rail;       /* bandwidth factor between NICs of different rails */
+        char gpu_links[PG_STR_LONG]; /* "" | nvlink:GBS | file:PATH (topology/nvlink.h) */
     } placement;
     struct {
         char device[PG_STR_SHORT];    /* auto | cpu | cuda (runtime/compute/device.h) */

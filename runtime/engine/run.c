@@ -58,6 +58,7 @@ static int place(pg_run *r, MPI_Comm world, int *reporter)
     pg_bw_defaults(&a.bw);
     a.bw.net = c->placement.net_gbs;
     a.bw.cross_rail = c->placement.cross_rail;
+    a.gpu_links = c->placement.gpu_links;
     int rc = pg_traffic_create(&a.traffic, r->model, r->sched, r->first, dp, mb);
     if ((rc = pg_agree(world, rc, reporter))) return rc;
     return pg_plan_live(&r->plan, &a, world, reporter);
@@ -128,6 +129,8 @@ void pg_run_describe(const pg_run *r, FILE *f)
             g->size, g->pp, g->dp, order, r->sched->name, c->train.microbatches, b,
             r->ops->name);
     if (r->plan && r->plan->note[0]) fprintf(f, "note: %s\n", r->plan->note);
+    if (r->plan && r->plan->use_gpus && r->plan->topo->nvlink_note[0])
+        fprintf(f, "gpu links: %s\n", r->plan->topo->nvlink_note);
     if (r->device_note) fprintf(f, "note: %s\n", r->device_note);
     if (r->precision_note) fprintf(f, "note: %s\n", r->precision_note);
     if (r->bind_note[0]) fprintf(f, "note: %s\n", r->bind_note);

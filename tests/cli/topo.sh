@@ -10,6 +10,12 @@
 #     bytes each order keeps inside and sends between nodes.
 #  2. Lassen, one rank per GPU: the printed plan.
 #  3. This machine as JSON, and the training run printing its placement.
+#  4. NVLink: every capture here, one rank per GPU: the one-line warning about
+#     NVLink-class GPUs without NVLink data appears for Lassen (4 V100-SXM2)
+#     and nowhere else, and not with placement.gpu_links; on 2 Lassen nodes,
+#     pp=4 x dp=2, the gradient-heavy model's allreduce goes between the
+#     nodes without links (replica-major) and stays inside them with the
+#     links, given for every pair or by a file of the socket pairs.
 set -euo pipefail
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -91,3 +97,39 @@ if [ "$cores" -lt 4 ]; then
     train --steps 1 --set placement.bind=cores --set train.batch_size=$((12 * n))
 fi
 echo "topo.sh: all checks passed"
+
+# --- 4. NVLink: the warning exactly where NVLink-class GPUs lack links; the override ---
+for x in $T/*.xml; do
+  "$PIPEGRID" topo --xml "$x" --oversubscribe >"$out/w.txt" 2>"$out/w.err" || fail "$x: topo failed"
+  n=$(grep -c "warning: .*normally connected by NVLink.*placement.gpu_links=nvlink:GBS" "$out/w.err" || true)
+  lines=$(wc -l <"$out/w.err")
+  case $x in
+    */mpibind-coral-lassen.xml) [ "$n" = 1 ] && [ "$lines" = 1 ] || fail "$x: no one-line warning" ;;
+    *) [ "$n" = 0 ] || fail "$x: unexpected warning: $(cat "$out/w.err")" ;;
+  esac
+done
+printf '# Lassen: 3 NVLink 2.0 links between the GPUs of a socket\n0004:04:00.0 0004:05:00.0 75\n0035:03:00.0 0035:04:00.0 75\n' >"$out/lassen.links"
+lassen2() { "$PIPEGRID" topo --xml $T/mpibind-coral-lassen.xml --nodes 2 --pp 4 --dp 2 \
+              -c $T/gradient_heavy.ini --json "$@" 2>"$out/l.err"; }
+lassen2 >"$out/none.json"
+lassen2 --set placement.gpu_links=nvlink:75 >"$out/all.json"
+lassen2 --set placement.gpu_links=file:"$out/lassen.links" >"$out/file.json"
+if grep -q "normally connected by NVLink" "$out/l.err"; then fail "warning despite placement.gpu_links"; fi
+"$PG_PYTHON" - "$out" <<'EOF'
+import json, sys
+d = sys.argv[1]
+def chosen(name):
+    p = json.load(open(f"{d}/{name}.json"))
+    return p, [o for o in p["orders"] if o["chosen"]][0]
+p, c = chosen("none")
+assert c["order"] == "replica-major" and c["allreduce_bytes_inside_nodes"] == 0, c
+assert p["topology"]["nvlink_source"] == "no NVLink data in the topology"
+for name in ("all", "file"):
+    p, c = chosen(name)
+    g = p["topology"]["gpus"]
+    assert c["allreduce_bytes_between_nodes"] == 0 and c["allreduce_bytes_inside_nodes"] > 0, (name, c)
+    assert g[0]["nvlink_gbs"][1] == 75 and g[2]["nvlink_gbs"][3] == 75, name
+    assert (g[0]["nvlink_gbs"][2] == 75) == (name == "all"), name
+    assert p["topology"]["nvlink_source"].startswith("NVLink from placement.gpu_links="), p["topology"]
+    print(f"ok: {name}: {c['order']} keeps the allreduce inside the nodes")
+EOF
