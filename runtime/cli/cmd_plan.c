@@ -7,6 +7,7 @@
 #include "runtime/config/config.h"
 #include "runtime/planner/planner.h"
 #include "topology/discover.h"
+#include "topology/nvlink.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -379,8 +380,12 @@ int pg_cmd_plan(int argc, char **argv)
     for (int i = 0; i < o->nsets && !rc; i++) rc = pg_config_set(&cfg, o->sets[i]);
     if (!rc) rc = pg_config_check(&cfg);
     if (!rc) rc = pg_topo_load(&t, o->xml);
+    if (!rc) rc = pg_topo_set_links(t, cfg.placement.gpu_links);
     if (rc) goto out;
     int gpus = !strcmp(o->device, "cuda") || (!strcmp(o->device, "auto") && t->ngpus > 0);
+    char warning[512];
+    if (gpus && pg_topo_nvlink_missing(t, warning, sizeof warning))
+        fprintf(stderr, "pipegrid: warning: %s\n", warning);
     if (gpus && t->ngpus == 0) {
         rc = pg_error(PG_EINVAL, "topology %s: --device cuda, but hwloc finds no NVIDIA GPU",
                       t->source);
