@@ -336,7 +336,7 @@ void pg_plan_print(const pg_plan *p, FILE *f)
     if (!o) return;
     const pg_bw *b = &p->bw;
     fprintf(f, "\ncommunication per step, predicted (GB/s: NIC %.3g, other rail x%.2g, NVLink "
-               "from the topology, PCIe %.3g/%.3g/%.3g/%.3g by path, shared memory %.3g/%.3g):\n",
+               "per GPU pair (gpu links), PCIe %.3g/%.3g/%.3g/%.3g by path, shared memory %.3g/%.3g):\n",
             b->net, b->cross_rail, b->pcie[0], b->pcie[1], b->pcie[2], b->pcie[3], b->shm_numa,
             b->shm_sys);
     fprintf(f, "  %-18s %12s %12s %12s %12s %10s %12s %10s\n", "order", "p2p MB in", "p2p MB out",
