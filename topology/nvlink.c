@@ -322,6 +322,7 @@ int pg_topo_nvlink_missing(const pg_topo *t, char *msg, size_t len)
 {
     int n = t->ngpus, cls = 0;
     const char *model = NULL;
+    if (t->thissystem) return 0; /* live: the NVML note says why there is no NVLink */
     for (int i = 0; i < n; i++) {
         const char *m = nvlink_model(t->gpus[i].device_id);
         if (m) {

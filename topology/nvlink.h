@@ -45,9 +45,10 @@ int pg_nvlink_from_nvml(pg_topo *t);
  * key, or the file and line. */
 int pg_topo_set_links(pg_topo *t, const char *spec);
 
-/* 1 when at least two of t's GPUs are a model normally connected by NVLink
- * (SXM and DGX parts of P100, V100, A100, H100, H200, by PCI device id) and
- * t has NVLink for no GPU pair; msg then gets a one-line warning naming the
+/* 1 when t is a topology file (not this machine, whose nvlink_note already
+ * says why it has no NVLink), at least two of its GPUs are a model normally
+ * connected by NVLink (SXM and DGX parts of P100, V100, A100, H100, H200, by
+ * PCI device id) and it has NVLink for no GPU pair; msg then gets a one-line warning naming the
  * topology, the model and the option that supplies the links. Else 0. */
 int pg_topo_nvlink_missing(const pg_topo *t, char *msg, size_t n);
 

@@ -16,6 +16,11 @@
 #     pp=4 x dp=2, the gradient-heavy model's allreduce goes between the
 #     nodes without links (replica-major) and stays inside them with the
 #     links, given for every pair or by a file of the socket pairs.
+#  5. The live path: Lassen read as this machine (HWLOC_XMLFILE,
+#     HWLOC_THISSYSTEM=1) with the fake NVML reporting its links: the plan
+#     says in one line that NVLink was read through NVML and keeps the
+#     allreduce inside the nodes; with no NVML library it says so in one line
+#     (and no topology-file warning) and sends the allreduce between the nodes.
 set -euo pipefail
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -133,3 +138,17 @@ for name in ("all", "file"):
     assert p["topology"]["nvlink_source"].startswith("NVLink from placement.gpu_links="), p["topology"]
     print(f"ok: {name}: {c['order']} keeps the allreduce inside the nodes")
 EOF
+
+# --- 5. live: NVLink through (a fake) NVML, and without NVML ---
+live() { HWLOC_XMLFILE=$T/mpibind-coral-lassen.xml HWLOC_THISSYSTEM=1 "$PIPEGRID" topo --nodes 2 \
+           --pp 4 --dp 2 -c $T/gradient_heavy.ini --set placement.bind=none 2>&1; }
+PG_NVML_LIBRARY="$PG_NVML_STUB_LIB" \
+PG_NVML_STUB="0004:04:00.0 0004:05:00.0 3 2 gpu; 0035:03:00.0 0035:04:00.0 3 2 gpu" live | tee "$out/nvml.txt"
+[ "$(grep -c '^gpu links: NVLink read through NVML' "$out/nvml.txt")" = 1 ] || fail "no NVML line"
+grep -q "^order: auto chose stage-major" "$out/nvml.txt" || fail "NVML links did not keep the allreduce inside"
+if grep -q "normally connected by NVLink" "$out/nvml.txt"; then fail "warning despite NVML links"; fi
+PG_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1 live | tee "$out/nonvml.txt"
+[ "$(grep -c '^gpu links: NVLink not read: NVML (/nonexistent/libnvidia-ml.so.1) cannot be loaded' "$out/nonvml.txt")" = 1 ] \
+  || fail "no one-line note without NVML"
+grep -q "^order: auto chose replica-major" "$out/nonvml.txt" || fail "order without NVLink"
+if grep -q "normally connected by NVLink" "$out/nonvml.txt"; then fail "file warning on a live node"; fi

@@ -19,8 +19,8 @@
  *  B. Links to NVSwitches (6 NVLink 3.0 links per GPU): every pair reaches
  *     every other through the fabric at 6 x 25 = 150 GB/s.
  *  C. NVML whose driver is not loaded, and no NVML library at all: no links
- *     and one line saying why. A capture that is not this machine never asks
- *     NVML.
+ *     and one line saying why (and no topology-file warning). A capture that
+ *     is not this machine never asks NVML.
  *  D. placement.gpu_links: nvlink:GBS and file:PATH, and their errors.
  *  E. The warning for NVLink-class GPUs without NVLink data, on every capture
  *     in tests/topologies: only Lassen's V100-SXM2 draw it (DGX-2 and the
@@ -191,6 +191,8 @@ static void test_no_nvml(void)
         for (int i = 0; i < 16; i++) CHECK(t->nvlink[i] == 0.0);
         CHECK(contains(t->nvlink_note, "NVLink not read: NVML ("));
         CHECK(contains(t->nvlink_note, "could not start: Driver Not Loaded (error 9)"));
+        char msg[512];
+        CHECK(!pg_topo_nvlink_missing(t, msg, sizeof msg)); /* live: the note says it */
     }
     pg_topo_free(t);
 
