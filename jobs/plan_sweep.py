@@ -3,7 +3,7 @@
 
   pipegrid plan ... --json > plan.json
   jobs/plan_sweep.py plan.json --out DIR [--top N] [--steps S]
-  jobs/scaling.py run DIR/plan.sweep --out DIR/study
+  tools/py jobs/scaling.py run DIR/plan.sweep --out DIR/study
 
 Writes DIR/plan.sweep (one row per candidate, best first, study "plan") and
 DIR/plan-K.ini, the whole config of candidate K as `pipegrid plan` printed it
@@ -59,9 +59,10 @@ def main():
         f.write("\n".join(rows) + "\n")
     with open(os.path.join(a.out, "predicted.csv"), "w") as f:
         f.write("\n".join(pred) + "\n")
-    print("wrote %s (%d runs) and their configs; measure them with:\n  jobs/scaling.py run %s "
-          "--out %s" % (os.path.join(a.out, "plan.sweep"), len(rows),
-                        os.path.join(a.out, "plan.sweep"), os.path.join(a.out, "study")))
+    print("wrote %s (%d runs) and their configs; measure them with:\n  tools/py "
+          "jobs/scaling.py run %s --out %s" % (os.path.join(a.out, "plan.sweep"), len(rows),
+                                                os.path.join(a.out, "plan.sweep"),
+                                                os.path.join(a.out, "study")))
 
 
 if __name__ == "__main__":

@@ -393,7 +393,8 @@ int pg_cmd_plan(int argc, char **argv)
     }
     int rpn = o->rpn ? o->rpn : gpus ? t->ngpus : t->ncores;
     pg_planner_args a = {.cfg = &cfg, .topo = t, .nnodes = o->nodes, .per_node = rpn,
-                         .use_gpus = gpus, .oversubscribe = o->oversubscribe, .mem = o->mem,
+                         .use_gpus = gpus, .oversubscribe = o->oversubscribe,
+                         .cores = t->ncores, .mem = o->mem,
                          .flops = o->tflops * 1e12, .latency = o->latency,
                          .mem_gbs = o->mem_gbs > 0 ? o->mem_gbs : gpus ? 2000.0 : 10.0,
                          .step_end = o->step_end, .max_mb = o->max_mb,

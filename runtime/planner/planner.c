@@ -44,6 +44,33 @@ typedef struct ctx {
     pg_planner *out;
 } ctx;
 
+/* Profilers at once: a node's ranks, but no more than its cores (more ranks
+ * than cores time-share them, which cpu_bound() counts instead). */
+static int profilers(const pg_planner_args *a)
+{
+    return a->cores > 0 && a->per_node > a->cores ? a->cores : a->per_node;
+}
+
+/* CPU ranks sharing cores: a node computes at most `cores` ranks' work at a
+ * time, so a step takes at least the node's CPU seconds / cores (emulated
+ * layers sleep: their times take no core) plus the step end. 0 when every
+ * rank has its own core or runs on a GPU. */
+static double cpu_bound(const ctx *x, const pg_schedule *s, int dp, pg_shape shape,
+                        const pg_stage_costs *sc, const int *first, double step_end)
+{
+    const pg_planner_args *a = x->a;
+    if (a->use_gpus || a->cores <= 0 || a->per_node <= a->cores) return 0.0;
+    double cpu = 0.0; /* CPU seconds of one replica's pipeline */
+    for (int st = 0; st < s->nstages; st++) {
+        double sleep = 0.0;
+        for (int l = first[st]; l < first[st + 1]; l++)
+            for (int ph = 0; ph < 3; ph++)
+                sleep += pg_layer_fixed_time(&x->m->layers[l], ph, shape);
+        cpu += s->nmb * fmax(0.0, sc->f[st] + sc->i[st] + sc->w[st] - sleep);
+    }
+    return cpu * dp / a->nnodes / a->cores + step_end;
+}
+
 static int layer_costs(ctx *x, int b, const pg_layer_costs **out)
 {
     for (int k = 0; k < x->ncost; k++)
@@ -61,7 +88,7 @@ static int layer_costs(ctx *x, int b, const pg_layer_costs **out)
     cost_entry *e = &x->costs[x->ncost];
     pg_shape s = {b, x->m->T};
     int rc = x->a->profile
-                 ? pg_costs_profile(x->m, x->a->profile, s, 3, x->a->per_node, &e->lc)
+                 ? pg_costs_profile(x->m, x->a->profile, s, 3, profilers(x->a), &e->lc)
                  : pg_costs_estimate(x->m, s, &e->lc);
     if (rc) return rc;
     /* optimizer bytes per parameter: AdamW reads 4 floats and writes 3, SGD 3 and 2 */
@@ -204,8 +231,9 @@ static int evaluate(ctx *x, const pg_schedule *s, int dp, int b, const pg_layer_
         pg_sim_costs sim = {sc.f, sc.i, sc.w, sc.bytes, sc.act_bytes, a->latency, bw, optim,
                             reduce};
         rc = pg_simulate(s, &sim, &r);
+        double bound = cpu_bound(x, s, dp, (pg_shape){b, x->m->T}, &sc, first, optim);
         if (!rc) {
-            c.step = r.step_time;
+            c.step = fmax(r.step_time, bound);
             c.samples_per_s = a->cfg->train.batch_size / c.step;
             c.t_ar = o->t_ar;
             c.t_p2p = o->t_p2p;
@@ -221,10 +249,11 @@ static int evaluate(ctx *x, const pg_schedule *s, int dp, int b, const pg_layer_
             if (!(rc = pg_simulate(s, &bare, &r0))) {
                 double busy = 0.0;
                 for (int i = 0; i < pp; i++) busy = fmax(busy, r0.busy[i]);
-                c.compute = busy;
+                c.compute = fmax(busy, bound - optim); /* cores shared: the node's share */
                 c.optim = optim;
                 c.bubble = fmax(0.0, r0.step_time - busy - optim);
                 c.comm = fmax(0.0, r.step_time - r0.step_time);
+                if (bound > r.step_time) c.bubble = c.comm = 0.0; /* the cores are the limit */
                 pg_sim_result_free(&r0);
             }
         }

@@ -24,6 +24,11 @@
  *   step end     the optimizer on the fullest rank (AdamW: 28 bytes per
  *                parameter at `mem_gbs`, or timed when profiling), plus the
  *                step-end reductions (`step_end` seconds);
+ *   cores        on CPU runs with more ranks per node than cores, the step
+ *                takes at least the node's CPU seconds (layer time minus
+ *                emulated sleep, every microbatch of every rank on it) over
+ *                its cores, plus the step end; profiling then runs one
+ *                profiler per core rather than per rank;
  *   memory       per rank, its stages' parameters, gradients and AdamW
  *                moments (16 bytes per parameter) plus the most activation
  *                bytes the simulated schedule holds at once; a candidate
@@ -51,6 +56,8 @@ typedef struct pg_planner_args {
     const pg_topo *topo;    /* every node's topology */
     int nnodes, per_node;   /* ranks per node */
     int use_gpus, oversubscribe;
+    int cores;              /* cores per node (CPU runs with more ranks than cores
+                               time-share them: see `cores` above); 0 = unknown */
     pg_bw bw;
     double mem;             /* bytes per device; 0 = no limit */
     double flops;           /* FLOP/s of a device for estimated costs; 0 = the
