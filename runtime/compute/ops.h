@@ -74,14 +74,19 @@ typedef struct pg_ops {
     void (*embedding_backward_weight)(float *dwte, float *dwpe, const float *dout,
                                       const int *tokens, int B, int T, int C);
     /* Causal multi-head attention over qkv (B,T,3C) = [q | k | v] per row, NH heads of
-     * hs = C/NH: att (B,NH,T,T) = softmax(q k^T / sqrt(hs)) with att[..,t,s] = 0 for
-     * s > t (saved for backward); out (B,T,C) = att @ v, heads side by side. */
+     * hs = C/NH: out (B,T,C) = softmax(q k^T / sqrt(hs), s <= t) @ v, heads side by side.
+     * att holds attention_saved_floats(B,T,NH) floats: what the forward keeps for the
+     * backward (backend-defined: the CPU keeps each row's log-sum-exp, the CUDA backend
+     * the (B,NH,T,T) probabilities). NULL size entries mean B*NH*T*T. */
     void (*attention_forward)(float *out, float *att, const float *qkv, int B, int T, int C,
                               int NH);
     /* dqkv (B,T,3C) = dL/dqkv (written, =) from dout (B,T,C), qkv and att of the forward;
-     * datt (B,NH,T,T) is scratch. Attention has no weights: there is no weight part. */
-    void (*attention_backward)(float *dqkv, float *datt, const float *dout, const float *qkv,
+     * scratch holds attention_scratch_floats(B,T,NH) floats of working memory. Attention
+     * has no weights: there is no weight part. */
+    void (*attention_backward)(float *dqkv, float *scratch, const float *dout, const float *qkv,
                                const float *att, int B, int T, int C, int NH);
+    size_t (*attention_saved_floats)(int B, int T, int NH);
+    size_t (*attention_scratch_floats)(int B, int T, int NH);
 
     /* ---- losses; per-row losses (N) are written, the caller sums them ---- */
     /* losses[i] = mean_d (out[i,d] - target[i,d])^2 over D */

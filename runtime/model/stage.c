@@ -43,6 +43,7 @@ int pg_stage_create(pg_stage **out, const pg_model *m, int id, int nstages, int 
     st->layers = malloc(sizeof(pg_layer) * (size_t)st->nlayers);
     if (!st->layers) goto nomem;
     memcpy(st->layers, m->layers + lo, sizeof(pg_layer) * (size_t)st->nlayers);
+    for (int l = 0; l < st->nlayers; l++) st->layers[l].ops = o;
     st->nparams = pg_model_param_count(m, lo, hi);
     st->params = o->alloc(sizeof(float) * st->nparams);
     st->grads = o->alloc(sizeof(float) * st->nparams);

@@ -11,7 +11,7 @@
  * One iteration = forward, backward (input and weight gradients) and the
  * AdamW update of every parameter, timed to the device's completion.
  * Reports tokens/s; model FLOP/s (3 x the forward FLOPs pipegrid counts:
- * every matmul, attention over the full T x T square as computed); the
+ * every matmul, causal attention over the key <= query pairs only); the
  * backend's GEMM rate on the MLP's (B*T, 4C, C) product on random inputs, at
  * the run's precision and at bf16; MFU against --peak-tflops (default: the
  * dense peak of an H100/H200 SXM at that precision: 67 fp32, 495 tf32, 989

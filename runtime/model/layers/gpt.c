@@ -118,12 +118,23 @@ static int block_configure(pg_layer *l, const char *args)
     return 0;
 }
 
+/* The attention's saved state and backward scratch, as the backend sizes them
+ * (ops.h; the CPU's: linear in T); B*NH*T*T where it does not say. */
 static size_t att_floats(const pg_layer *l, pg_shape s)
 {
+    const pg_ops *o = l->ops ? l->ops : pg_ops_cpu();
+    if (o->attention_saved_floats) return o->attention_saved_floats(s.B, s.T, l->iarg[0]);
     return (size_t)s.B * l->iarg[0] * s.T * s.T;
 }
 
-/* saved: ln1 (N,C) | mean1, rstd1 (N each) | qkv (N,3C) | att (B,NH,T,T) | y (N,C)
+static size_t att_scratch_floats(const pg_layer *l, pg_shape s)
+{
+    const pg_ops *o = l->ops ? l->ops : pg_ops_cpu();
+    if (o->attention_scratch_floats) return o->attention_scratch_floats(s.B, s.T, l->iarg[0]);
+    return (size_t)s.B * l->iarg[0] * s.T * s.T;
+}
+
+/* saved: ln1 (N,C) | mean1, rstd1 (N each) | qkv (N,3C) | att (att_floats) | y (N,C)
  *        | x1 (N,C) | ln2 (N,C) | mean2, rstd2 (N each) | h (N,4C) | a = gelu(h) (N,4C) */
 static size_t block_saved(const pg_layer *l, pg_shape s)
 {
@@ -132,11 +143,11 @@ static size_t block_saved(const pg_layer *l, pg_shape s)
 }
 
 /* gsaved: dh (N,4C) | dln2 (N,C) | dx1 (N,C) | dy (N,C) | dqkv (N,3C) | dln1 (N,C)
- *         | datt (B,NH,T,T) scratch */
+ *         | attention scratch (att_scratch_floats) */
 static size_t block_gsaved(const pg_layer *l, pg_shape s)
 {
     size_t N = (size_t)pg_rows(s), C = (size_t)l->in_width;
-    return 11 * N * C + att_floats(l, s);
+    return 11 * N * C + att_scratch_floats(l, s);
 }
 
 typedef struct block_views {
@@ -240,8 +251,10 @@ static void block_backward_weight(const pg_layer *l, const pg_ops *o, const pg_m
 static double block_flops(const pg_layer *l, pg_shape s)
 {
     double N = pg_rows(s), C = l->in_width, T = s.T;
-    // matmuls 24 N C^2; attention q k^T and att v over the full T x T square: 4 N T C
-    return 24.0 * N * C * C + 4.0 * N * T * C + 40.0 * N * C;
+    // matmuls 24 N C^2; causal attention: q k^T and att v only for the T(T+1)/2
+    // (query, key) pairs with key <= query, 2 x 2 hs FLOPs each per head:
+    // 2 C T(T+1) per sample = 2 N C (T+1); elementwise ~40 N C
+    return 24.0 * N * C * C + 2.0 * N * C * (T + 1) + 40.0 * N * C;
 }
 
 /* ---- lmhead ---- */

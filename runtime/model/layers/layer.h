@@ -99,6 +99,8 @@ struct pg_layer {
                             embedding), -1 = of the previous one (final norm, head) */
     int reference;       /* runtime.kernels=reference: the plain path instead of the fused
                             kernels (the model sets it after configure) */
+    const pg_ops *ops;   /* the backend of the stage holding this copy (buffer sizes
+                            that depend on it); NULL in the model's list: the CPU's */
 };
 
 /* Declare a parameter tensor (called from configure). */
