@@ -299,16 +299,18 @@ static void cpu_xent_backward(float *dlogits, const float *probs, const int *lab
     }
 }
 
-static void cpu_xent_fused(float *losses, float *logits, const int *labels, float scale, int N,
-                           int V)
+/* the same operations as xent_rows then cpu_xent_backward, in place: the same bits */
+static PG_CPU_CLONES void xent_fused_rows(float *restrict losses, float *restrict logits,
+                                          const int *restrict labels, float scale, int V, long lo,
+                                          long hi)
 {
-    for (int i = 0; i < N; i++) {
+    for (long i = lo; i < hi; i++) {
         float *z = logits + (size_t)i * V; /* logits in, exp, then dlogits out */
         float zmax = z[0];
         for (int v = 1; v < V; v++) zmax = z[v] > zmax ? z[v] : zmax;
         float sum = 0.0f;
         for (int v = 0; v < V; v++) {
-            z[v] = expf(z[v] - zmax);
+            z[v] = pg_expf(z[v] - zmax);
             sum += z[v];
         }
         float inv = 1.0f / sum;
@@ -316,6 +318,13 @@ static void cpu_xent_fused(float *losses, float *logits, const int *labels, floa
         for (int v = 0; v < V; v++) z[v] = scale * (z[v] * inv);
         z[labels[i]] -= scale;
     }
+}
+
+static void cpu_xent_fused(float *losses, float *logits, const int *labels, float scale, int N,
+                           int V)
+{
+    PG_SPLIT(N, ELEM_GRAIN / V + 1, lo, hi,
+             xent_fused_rows(losses, logits, labels, scale, V, lo, hi));
 }
 
 /* ---- optimizer ---- */
