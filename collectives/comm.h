@@ -57,7 +57,7 @@ struct pg_comm {
  * NCCL communicator (staged MPI, which it never uses to exchange anything).
  * Collective over `m` when it makes an NCCL communicator; `timeout` (seconds,
  * <= 0: none; runtime.watchdog_s) bounds its set-up waits as pg_wait's. */
-int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p,
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, pg_comm_kind kind, int p2p,
                    double timeout);
 
 /* An MPI group over `m` (host buffers). */

@@ -6,12 +6,12 @@
 
 #include <string.h>
 
-int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind, int p2p,
+int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, pg_comm_kind kind, int p2p,
                    double timeout)
 {
     *c = NULL;
     int device = strcmp(ops->name, "cpu") != 0;
-    if (!strcmp(kind, "nccl") && !device)
+    if (kind == PG_COMM_NCCL && !device)
         return pg_error(PG_EINVAL, "runtime.comm=nccl: NCCL needs runtime.device=cuda (this rank "
                                    "computes on the %s)",
                         ops->name);
@@ -22,7 +22,7 @@ int pg_comm_create(pg_comm **c, MPI_Comm m, const pg_ops *ops, const char *kind,
     MPI_Comm_size(m, &size);
     if (size == 1) return pg_comm_staged_create(c, m, ops);
 #ifdef PG_HAVE_CUDA
-    if (!strcmp(kind, "nccl") || (!strcmp(kind, "auto") && !p2p))
+    if (kind == PG_COMM_NCCL || (kind == PG_COMM_AUTO && !p2p))
         return pg_comm_nccl_create(c, m, p2p, timeout);
 #else
     (void)timeout;

@@ -22,11 +22,11 @@ int pg_grid_order_stage_major(int r, int pp, int dp, void *ctx, int *stage, int 
     return 0;
 }
 
-pg_grid_order_fn pg_grid_order_by_name(const char *name)
+pg_grid_order_fn pg_grid_order_of(pg_order order)
 {
-    if (!strcmp(name, "replica-major")) return pg_grid_order_replica_major;
-    if (!strcmp(name, "stage-major")) return pg_grid_order_stage_major;
-    return NULL;
+    return order == PG_ORDER_REPLICA_MAJOR ? pg_grid_order_replica_major
+           : order == PG_ORDER_STAGE_MAJOR ? pg_grid_order_stage_major
+                                           : NULL;
 }
 
 int pg_grid_create(pg_grid **out, MPI_Comm world, int pp, int dp, pg_grid_order_fn order,

@@ -10,6 +10,8 @@
 #ifndef PG_GRID_H
 #define PG_GRID_H
 
+#include "runtime/config/config.h"
+
 #include <mpi.h>
 
 /* Coordinates of world rank r; returns 0 or a pg_err. */
@@ -19,8 +21,8 @@ typedef int (*pg_grid_order_fn)(int r, int pp, int dp, void *ctx, int *stage, in
 int pg_grid_order_replica_major(int r, int pp, int dp, void *ctx, int *stage, int *replica);
 /* A stage group on consecutive ranks: r = stage*dp + replica. */
 int pg_grid_order_stage_major(int r, int pp, int dp, void *ctx, int *stage, int *replica);
-/* The order for a name ("replica-major", "stage-major"); NULL if unknown. */
-pg_grid_order_fn pg_grid_order_by_name(const char *name);
+/* The function of a fixed parallel.order (config.h); NULL for auto. */
+pg_grid_order_fn pg_grid_order_of(pg_order order);
 
 typedef struct pg_grid {
     MPI_Comm world;

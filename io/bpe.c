@@ -3,9 +3,9 @@
 #include "io/bpe.h"
 
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,18 +312,11 @@ int pg_bpe_from_json(pg_bpe **out, const char *json, const char *origin)
 int pg_bpe_load(pg_bpe **b, const char *path)
 {
     *b = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return pg_error(PG_EIO, "cannot open '%s': %s", path, strerror(errno));
-    long n = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
-    char *text = n >= 0 && n < (1L << 30) ? malloc((size_t)n + 1) : NULL;
-    int rc = text ? 0 : pg_error(PG_EFORMAT, "%s: cannot read", path);
-    if (!rc && (fseek(f, 0, SEEK_SET) || fread(text, 1, (size_t)n, f) != (size_t)n))
-        rc = pg_error(PG_EIO, "%s: read failed", path);
-    fclose(f);
-    if (!rc) {
-        text[n] = '\0';
-        rc = pg_bpe_from_json(b, text, path);
-    }
+    char *text;
+    size_t n;
+    int rc = pg_read_file(path, "tokenizer file", &text, &n);
+    if (rc) return rc;
+    rc = pg_bpe_from_json(b, text, path);
     free(text);
     return rc;
 }

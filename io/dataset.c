@@ -170,7 +170,6 @@ void pg_dataset_close(pg_dataset *d)
 int64_t pg_dataset_ntokens(const pg_dataset *d) { return d->n; }
 int64_t pg_dataset_vocab(const pg_dataset *d) { return d->vocab; }
 const char *pg_dataset_tokenizer(const pg_dataset *d) { return d->tokenizer; }
-const char *pg_dataset_path(const pg_dataset *d) { return d->path; }
 int64_t pg_dataset_text_bytes(const pg_dataset *d) { return d->text_bytes; }
 
 int pg_dataset_tokenizer_json(const pg_dataset *d, char **json)

@@ -32,7 +32,6 @@ void pg_dataset_close(pg_dataset *d);
 int64_t pg_dataset_ntokens(const pg_dataset *d);
 int64_t pg_dataset_vocab(const pg_dataset *d);
 const char *pg_dataset_tokenizer(const pg_dataset *d);
-const char *pg_dataset_path(const pg_dataset *d);
 
 /* tokens[0..count) = /tokens[first .. first+count); an id outside
  * [0, vocab_size) is an error naming the file and position. */

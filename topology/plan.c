@@ -47,7 +47,7 @@ static pg_plan *plan_new(pg_plan_args *a, int size)
     p->pp = a->pp;
     p->dp = a->dp;
     p->bw = a->bw;
-    snprintf(p->order, sizeof p->order, "%s", a->order);
+    p->order = a->order;
     p->node_of = calloc((size_t)size, sizeof(int));
     p->slot_of = calloc((size_t)size, sizeof(int));
     p->cell = calloc((size_t)size, sizeof(int));
@@ -61,7 +61,7 @@ static pg_plan *plan_new(pg_plan_args *a, int size)
 static int choose(pg_plan *p)
 {
     pg_layout L = {p->size, p->nnodes, p->node_of, p->slot_of, p->node};
-    int rc = pg_order_choose(&p->orders, &L, p->traffic, &p->bw, p->order);
+    int rc = pg_order_choose(&p->orders, &L, p->traffic, &p->bw, pg_order_names[p->order]);
     if (!rc)
         memcpy(p->cell, p->orders->c[p->orders->chosen].cell, sizeof(int) * (size_t)p->size);
     return rc;
@@ -114,14 +114,14 @@ fail:
 }
 
 /* Bind this rank as `bind` says; *why gets the "bound" column. */
-static int bind_self(pg_plan *p, const char *bind, int slot, char *why, size_t n)
+static int bind_self(pg_plan *p, pg_bind bind, int slot, char *why, size_t n)
 {
     const pg_node_slot *s = &p->node->slots[slot];
-    if (!strcmp(bind, "none")) {
+    if (bind == PG_BIND_NONE) {
         snprintf(why, n, "no (placement.bind=none)");
         return 0;
     }
-    if (!strcmp(bind, "auto")) {
+    if (bind == PG_BIND_AUTO) {
         if (!p->topo->thissystem) {
             snprintf(why, n, "no (XML topology)");
             return 0;
@@ -161,13 +161,13 @@ static int load_node_topology(pg_plan *p, int lrank, MPI_Comm local)
     if (head[0]) return lrank == 0 ? rc : pg_error(head[0], "topology: the node's first rank "
                                                             "could not read it");
     char *buf = lrank == 0 ? xml : malloc((size_t)head[1]);
-    if (!buf) MPI_Abort(MPI_COMM_WORLD, 1);
-    MPI_Bcast(buf, head[1], MPI_CHAR, 0, local);
+    rc = pg_agree(local, buf ? 0 : pg_error(PG_ENOMEM, "topology: out of memory"), NULL);
+    if (!rc) MPI_Bcast(buf, head[1], MPI_CHAR, 0, local);
     if (lrank == 0) {
         pg_topo_free_export(p->topo, xml);
-        return 0;
+        return rc;
     }
-    rc = pg_topo_load_exported(&p->topo, buf, head[1], "this machine", 1);
+    if (!rc) rc = pg_topo_load_exported(&p->topo, buf, head[1], "this machine", 1);
     free(buf);
     return rc;
 }
@@ -202,7 +202,10 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     me[0] = node;
     me[1] = lrank;
     int *pairs = malloc(sizeof(int) * 2 * (size_t)size);
-    if (!pairs) MPI_Abort(world, 1);
+    if ((rc = pg_agree(world, pairs ? 0 : pg_error(PG_ENOMEM, "plan: out of memory"), reporter))) {
+        MPI_Comm_free(&local);
+        goto fail;
+    }
     MPI_Allgather(me, 2, MPI_INT, pairs, 2, MPI_INT, world);
     for (int r = 0; r < size; r++) {
         p->node_of[r] = pairs[2 * r];
@@ -220,7 +223,7 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     MPI_Comm_free(&local);
     if (!rc) rc = pg_topo_set_links(p->topo, a->gpu_links);
     if (!rc)
-        rc = pg_node_plan_create(&p->node, p->topo, lsize, p->use_gpus, strcmp(a->bind, "cores"));
+        rc = pg_node_plan_create(&p->node, p->topo, lsize, p->use_gpus, a->bind != PG_BIND_CORES);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
 
     /* world rank 0 chooses the order for everyone */
@@ -228,14 +231,14 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
         if (sizes[0] == -sizes[1]) {
             rc = choose(p);
         } else {
-            const char *name = strcmp(p->order, "auto") ? p->order : "replica-major";
-            pg_grid_order_fn f = pg_grid_order_by_name(name);
+            pg_grid_order_fn f = pg_grid_order_of(
+                p->order == PG_ORDER_AUTO ? PG_ORDER_REPLICA_MAJOR : p->order);
             for (int r = 0; r < size && f; r++) {
                 int s, d;
                 f(r, p->pp, p->dp, NULL, &s, &d);
                 p->cell[r] = s * p->dp + d;
             }
-            if (!strcmp(p->order, "auto"))
+            if (p->order == PG_ORDER_AUTO)
                 snprintf(p->note, sizeof p->note,
                          "nodes hold different numbers of ranks (%d to %d): order auto uses "
                          "replica-major",
@@ -255,7 +258,9 @@ int pg_plan_live(pg_plan **out, pg_plan_args *a, MPI_Comm world, int *reporter)
     rc = pg_node_plan_select(p->node, lrank);
     if (!rc) rc = bind_self(p, a->bind, lrank, row.bound, sizeof row.bound);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
-    if (rank == 0 && !(p->rows = calloc((size_t)size, sizeof *p->rows))) MPI_Abort(world, 1);
+    if (rank == 0 && !(p->rows = calloc((size_t)size, sizeof *p->rows)))
+        rc = pg_error(PG_ENOMEM, "plan: out of memory");
+    if ((rc = pg_agree(world, rc, reporter))) goto fail;
     MPI_Gather(&row, (int)sizeof row, MPI_BYTE, p->rows, (int)sizeof row, MPI_BYTE, 0, world);
     *out = p;
     return 0;
@@ -297,7 +302,7 @@ void pg_plan_print(const pg_plan *p, FILE *f)
     const pg_topo *t = p->topo;
     fprintf(f, "placement: pp=%d x dp=%d = %d ranks on %d node(s) x %d, %s run, order %s\n",
             p->pp, p->dp, p->size, p->nnodes, p->ranks_per_node, p->use_gpus ? "GPU" : "CPU",
-            p->order);
+            pg_order_names[p->order]);
     fprintf(f, "node topology %s: %d package(s), %d NUMA node(s), %d %s, %d GPU(s), %d NIC(s)%s\n",
             t->source, t->npackages, t->nnuma, t->ncores,
             t->core_type == HWLOC_OBJ_CORE ? "cores" : "PUs", t->ngpus, t->nnics,
@@ -354,7 +359,7 @@ void pg_plan_print(const pg_plan *p, FILE *f)
     int next = -1;
     for (int i = 0; i < o->n; i++)
         if (i != o->chosen && (next < 0 || o->c[i].total < o->c[next].total)) next = i;
-    fprintf(f, "order: %s %s, %.3f ms per step", strcmp(p->order, "auto") ? "requested" : "auto chose",
+    fprintf(f, "order: %s %s, %.3f ms per step", p->order != PG_ORDER_AUTO ? "requested" : "auto chose",
             c->name, c->total * 1e3);
     if (next >= 0) fprintf(f, " (next best: %s, %.3f ms)", o->c[next].name, o->c[next].total * 1e3);
     double pct_p = pipe > 0 ? 100.0 * c->p2p_in / pipe : 100.0;
@@ -382,7 +387,7 @@ int pg_plan_print_json(const pg_plan *p, FILE *f)
     cJSON_AddNumberToObject(root, "ranks_per_node", p->ranks_per_node);
     cJSON_AddStringToObject(root, "device", p->use_gpus ? "gpu" : "cpu");
     cJSON_AddBoolToObject(root, "dry_run", !p->live);
-    cJSON_AddStringToObject(root, "order_requested", p->order);
+    cJSON_AddStringToObject(root, "order_requested", pg_order_names[p->order]);
     if (p->orders) cJSON_AddStringToObject(root, "order", p->orders->c[p->orders->chosen].name);
     if (p->note[0]) cJSON_AddStringToObject(root, "note", p->note);
 

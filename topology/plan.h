@@ -20,6 +20,7 @@
 #ifndef PG_PLAN_H
 #define PG_PLAN_H
 
+#include "runtime/config/config.h"
 #include "topology/order.h"
 
 #include <mpi.h>
@@ -42,8 +43,8 @@ typedef struct pg_plan_args {
     int pp, dp;
     int use_gpus;        /* 1: one GPU per rank; 0: CPU run */
     int oversubscribe;   /* simulate: allow more ranks than cores */
-    const char *order;   /* auto | replica-major | stage-major */
-    const char *bind;    /* live: auto | cores | none */
+    pg_order order;      /* parallel.order */
+    pg_bind bind;        /* live: placement.bind */
     const char *gpu_links; /* placement.gpu_links: "" or NULL = the topology's (nvlink.h) */
     pg_bw bw;
     pg_traffic *traffic; /* taken over by the plan (freed with it, also on error) */
@@ -51,7 +52,7 @@ typedef struct pg_plan_args {
 
 typedef struct pg_plan {
     int live, size, pp, dp, nnodes, ranks_per_node, use_gpus;
-    char order[32]; /* requested */
+    pg_order order; /* requested */
     pg_bw bw;
     pg_topo *topo;          /* this rank's node (live) or every node's (simulated) */
     pg_node_plan *node;

@@ -138,9 +138,10 @@ int pg_ckpt_read_header(hid_t f, const char *path, pg_ckpt_header *h)
         if (*dst[i] < 0 || *dst[i] > INT_MAX)
             rc = pg_error(PG_EFORMAT, "%s: root attribute '%s' = %lld lies outside [0, %d]",
                           path, ints[i], (long long)*dst[i], INT_MAX);
-    if (!rc && strcmp(h->optimizer, h->cfg.optim.name))
+    if (!rc && strcmp(h->optimizer, pg_optim_names[h->cfg.optim.name]))
         rc = pg_error(PG_EFORMAT, "%s: attribute optimizer '%s' disagrees with the config's "
-                                  "optim.name '%s'", path, h->optimizer, h->cfg.optim.name);
+                                  "optim.name '%s'", path, h->optimizer,
+                      pg_optim_names[h->cfg.optim.name]);
     uint32_t want = 0, got = 0;
     if (!rc && h->version >= 2) {
         if (pg_h5_get_u32(f, "attrs_crc32", &want))
@@ -335,7 +336,7 @@ static herr_t visit_extra(hid_t obj, const char *name, const H5O_info_t *info, v
 static int load_tensors(pg_run *r, hid_t f, const char *path)
 {
     pg_ckpt_state states[PG_CKPT_MAX_STATES];
-    int nstates = pg_ckpt_states(r->cfg.optim.name, states), nt, dp = r->grid->dp,
+    int nstates = pg_ckpt_states(pg_optim_names[r->cfg.optim.name], states), nt, dp = r->grid->dp,
         replica = r->grid->replica;
     pg_ckpt_tensor *ts;
     int rc = pg_ckpt_tensors(r->model, &ts, &nt);

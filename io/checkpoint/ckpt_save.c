@@ -27,6 +27,7 @@
 #include "io/checkpoint/ckpt_h5.h"
 #include "io/checkpoint/ckpt_layout.h"
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 #include "runtime/base/range.h"
 #include "runtime/guard/fault.h"
 #include "runtime/guard/watchdog.h"
@@ -127,7 +128,7 @@ static int snapshot(pg_run *r, const char *dir, struct pg_ckpt_job **out)
     if (r->ckpt && r->ckpt->resumed_from && !(j->protect = strdup(r->ckpt->resumed_from)))
         goto nomem;
     if (!(j->config = config_text(&r->cfg))) goto nomem;
-    j->nstates = pg_ckpt_states(r->cfg.optim.name, j->states);
+    j->nstates = pg_ckpt_states(pg_optim_names[r->cfg.optim.name], j->states);
     int rc = pg_ckpt_tensors(r->model, &j->t, &j->nt);
     if (rc) {
         job_free(j);
@@ -206,7 +207,7 @@ static int root_attrs(const struct pg_ckpt_job *j, hid_t f)
     bad |= pg_h5_put_i64(f, "step", &j->step, 1);
     bad |= pg_h5_put_i64(f, "data_position", &j->data_position, 1);
     bad |= pg_h5_put_i64(f, "optimizer_step", &j->optim_t, 1);
-    bad |= pg_h5_put_str(f, "optimizer", c->optim.name);
+    bad |= pg_h5_put_str(f, "optimizer", pg_optim_names[c->optim.name]);
     bad |= pg_h5_put_str(f, "config", j->config);
     bad |= pg_h5_put_i64(f, "grid_pp", &pp, 1);
     bad |= pg_h5_put_i64(f, "grid_dp", &dp, 1);
@@ -392,26 +393,9 @@ static int fsync_path(const char *path)
     return rc;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char p[PG_STR_LONG];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(p, 0777) && errno != EEXIST)
-            return pg_error(PG_EIO, "cannot create checkpoint directory '%s': %s", p,
-                            strerror(errno));
-        *s = '/';
-    }
-    if (mkdir(p, 0777) && errno != EEXIST)
-        return pg_error(PG_EIO, "cannot create checkpoint directory '%s': %s", p, strerror(errno));
-    return 0;
-}
-
 int pg_ckpt_check_dir(const char *dir)
 {
-    int rc = mkdir_p(dir);
+    int rc = pg_mkdirs(dir, "checkpoint directory");
     if (rc) return rc;
     char probe[PG_STR_LONG + 64];
     snprintf(probe, sizeof probe, "%s/.pipegrid_write_test.%ld", dir, (long)getpid());
@@ -564,7 +548,7 @@ int pg_ckpt_save(pg_run *r, const char *dir)
     if (!rc) rc = pg_ckpt_finish(r); /* results of a background save are already agreed */
     if (rc) return rc;
     double t0 = pg_now();
-    rc = pg_ckpt_agree(world, r->grid->rank == 0 ? mkdir_p(dir) : 0);
+    rc = pg_ckpt_agree(world, r->grid->rank == 0 ? pg_mkdirs(dir, "checkpoint directory") : 0);
     if (rc) return rc;
     struct pg_ckpt_job *j = NULL;
     int async = r->cfg.checkpoint.async;
@@ -625,7 +609,7 @@ int pg_ckpt_maybe_save(pg_run *r, pg_ckpt_saved *saved)
     int step = pg_engine_steps_done(r->engine), every = cfg->checkpoint.every;
     if (every <= 0 || (step % every && step != cfg->train.steps)) return 0;
     int rc = pg_ckpt_finish(r); /* the previous background save, reported on its own */
-    if (rc && strcmp(cfg->checkpoint.on_error, "continue")) return rc;
+    if (rc && cfg->checkpoint.on_error != PG_CKPT_CONTINUE) return rc;
     if (rc) {
         saved->earlier_rc = rc;
         snprintf(saved->earlier, sizeof saved->earlier, "%s", pg_errmsg());

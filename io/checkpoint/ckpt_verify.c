@@ -271,7 +271,7 @@ int pg_ckpt_inspect(const char *path, FILE *out)
     fprintf(out, "  seeds          train.seed=%ld data.seed=%ld\n", h->cfg.train.seed,
             h->cfg.data.seed);
     fprintf(out, "  model          %s, %d layers, %d parameter tensors%s, optimizer %s\n",
-            h->cfg.model.type, o.m->nlayers, stored, stored < o.nt ? " (tied copies once)" : "",
+            pg_model_type_names[h->cfg.model.type], o.m->nlayers, stored, stored < o.nt ? " (tied copies once)" : "",
             h->optimizer);
     fprintf(out, "  tensors        %d datasets, %.1f MB\n\n", stored * o.nstates, bytes / 1e6);
     fprintf(out, "  %-44s %-14s %-8s %12s  %s\n", "dataset", "shape", "dtype", "bytes", "crc32");

@@ -5,6 +5,7 @@
 #include "io/checkpoint/ckpt_h5.h"
 #include "io/safetensors.h"
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -102,22 +103,6 @@ typedef struct hf_config {
     int vocab, npos, width, depth, heads, tied;
 } hf_config;
 
-static int read_text(const char *path, char **text)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return pg_error(PG_EIO, "cannot open '%s': %s", path, strerror(errno));
-    long n = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
-    int rc = 0;
-    if (n < 0 || n > (1 << 24)) rc = pg_error(PG_EFORMAT, "%s: not a config file (size)", path);
-    if (!rc && !(*text = calloc(1, (size_t)n + 1))) rc = pg_error(PG_ENOMEM, "out of memory");
-    if (!rc && (fseek(f, 0, SEEK_SET) || fread(*text, 1, (size_t)n, f) != (size_t)n)) {
-        free(*text);
-        rc = pg_error(PG_EIO, "%s: read failed", path);
-    }
-    fclose(f);
-    return rc;
-}
-
 /* An integer key (def when absent): 0, or an error naming file and key. */
 static int get_int(const cJSON *j, const char *path, const char *key, int def, int lo, int hi,
                    int *v)
@@ -139,7 +124,8 @@ static int read_hf_config(const char *dir, hf_config *hc)
     char path[1100];
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *text = NULL;
-    int rc = read_text(path, &text);
+    size_t len;
+    int rc = pg_read_file(path, "Hugging Face config", &text, &len);
     if (rc) return rc;
     cJSON *j = cJSON_Parse(text);
     free(text);
@@ -244,9 +230,9 @@ static void transpose(float *dst, const float *src, size_t rows, size_t cols)
 
 static int check_model(const char *dir, const hf_config *hc, const pg_config *cfg)
 {
-    const char *type = cfg->model.type;
-    if (strcmp(type, "gpt"))
-        return pg_error(PG_EINVAL, "%s: a GPT-2 model, but model.type=%s", dir, type);
+    if (cfg->model.type != PG_MODEL_GPT)
+        return pg_error(PG_EINVAL, "%s: a GPT-2 model, but model.type=%s", dir,
+                        pg_model_type_names[cfg->model.type]);
     const struct { const char *hf, *pg; int a, b; } same[] = {
         {"vocab_size", "model.vocab", hc->vocab, cfg->model.vocab},
         {"n_layer", "model.depth", hc->depth, cfg->model.depth},
@@ -385,9 +371,9 @@ static int write_config(const pg_weights *w, const char *path)
 
 int pg_weights_to_hf(const pg_weights *w, const char *dir)
 {
-    if (strcmp(w->cfg.model.type, "gpt"))
+    if (w->cfg.model.type != PG_MODEL_GPT)
         return pg_error(PG_EINVAL, "export --format hf needs a gpt model, the checkpoint's is "
-                                   "model.type=%s", w->cfg.model.type);
+                                   "model.type=%s", pg_model_type_names[w->cfg.model.type]);
     if (mkdir(dir, 0777) && errno != EEXIST)
         return pg_error(PG_EIO, "cannot create directory '%s': %s", dir, strerror(errno));
     pg_st_tensor *out = calloc((size_t)w->nt, sizeof *out);

@@ -17,4 +17,3 @@ int pg_error(int code, const char *fmt, ...)
 
 const char *pg_errmsg(void) { return last_msg; }
 
-void pg_error_clear(void) { last_msg[0] = '\0'; }

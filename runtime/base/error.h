@@ -29,7 +29,4 @@ int pg_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* The last recorded message, "" when none. */
 const char *pg_errmsg(void);
 
-/* Forget the last message. */
-void pg_error_clear(void);
-
 #endif

@@ -5,6 +5,7 @@
 #include "runtime/base/error.h"
 
 #include <sched.h>
+#include <stdio.h>
 
 static pg_wait_watcher watcher;
 
@@ -72,6 +73,11 @@ int pg_agree(MPI_Comm m, int rc, int *reporter)
     MPI_Allreduce(mine, first, 1, MPI_2INT, MPI_MINLOC, m);
     if (reporter) *reporter = (first[0] == rank && rc != 0);
     if (first[0] == size) return 0;
-    /* the code travels as the MINLOC "index" of the lowest failing rank */
-    return first[1] ? first[1] : PG_EINVAL;
+    /* the code travels as the MINLOC "index" of the lowest failing rank; its
+     * message follows, so that every rank holds it */
+    int code = first[1] ? first[1] : PG_EINVAL;
+    char msg[1024] = "";
+    if (rank == first[0]) snprintf(msg, sizeof msg, "%s", pg_errmsg());
+    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first[0], m);
+    return rank == first[0] ? code : pg_error(code, "%s", msg);
 }

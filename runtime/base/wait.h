@@ -29,10 +29,11 @@ int pg_poll(int (*test)(void *ctx, int *done), void *ctx, double timeout, const 
 /* Complete n MPI requests with pg_poll. */
 int pg_wait_mpi(MPI_Request *reqs, int n, double timeout, const char *what);
 
-/* Agree on success over `m` (collective, for set-up phases): every rank
- * passes its own result and gets back the error code of the lowest-numbered
- * failing rank (0 if none); *reporter is 1 on that rank only, which holds the
- * message. Lets all ranks end together with one message instead of hanging. */
+/* Agree on success over `m` (collective, for set-up phases and checkpoints):
+ * every rank passes its own result and gets back the error code of the
+ * lowest-numbered failing rank (0 if none) and that rank's message as its own
+ * pg_errmsg(); *reporter (may be NULL) is 1 on that rank only, the one that
+ * prints. Lets all ranks end together with one message instead of hanging. */
 int pg_agree(MPI_Comm m, int rc, int *reporter);
 
 #endif

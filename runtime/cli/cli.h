@@ -30,6 +30,16 @@ int pg_cmd_sample(int argc, char **argv);
 struct pg_config;
 int pg_cli_blas_threads(const struct pg_config *c, int ranks_on_node);
 
+/* The set-up of the commands that plan for a topology (topo, plan): the
+ * configuration from the command line o (pg_opts_config on the defaults), the
+ * topology (xml, NULL = this machine), and whether the ranks use its GPUs:
+ * --device (runtime.device) when given, else auto (the topology's GPUs when
+ * it has them). 0 or a pg_err; *t is set (free it) even on a later error. */
+struct pg_opts;
+struct pg_topo;
+int pg_cli_topo_setup(const struct pg_opts *o, const char *xml, struct pg_config *cfg,
+                      struct pg_topo **t, int *use_gpus);
+
 /* Print "pipegrid: error: <msg>" on stderr. */
 void pg_cli_error(const char *msg);
 

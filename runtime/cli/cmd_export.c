@@ -5,8 +5,8 @@
 #include "io/checkpoint/weights.h"
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,43 +31,36 @@ static void help(FILE *f)
           f);
 }
 
-int pg_cmd_export(int argc, char **argv)
+enum { O_HELP = 1, O_FORMAT, O_OUT };
+static const pg_opt export_opts[] = {
+    {"format", 0, 1, NULL, O_FORMAT}, {"output", 'o', 1, NULL, O_OUT},
+    {"help", 'h', 0, NULL, O_HELP},   PG_OPTS_END,
+};
+
+/* Parse, then export; 1 after --help; *usage set when the command line is at
+ * fault. */
+static int export(int argc, char **argv, int *usage)
 {
-    static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
-    };
-    const char *format = NULL, *out = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': format = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': help(stdout); return PG_EXIT_OK;
-        case ':':
-            fprintf(stderr, "pipegrid: error: option '%s' needs a value (see pipegrid export "
-                            "--help)\n", argv[optind - 1]);
-            return PG_EXIT_USAGE;
-        default:
-            fprintf(stderr, "pipegrid: error: unknown option '%s' (see pipegrid export "
-                            "--help)\n", argv[optind - 1]);
-            return PG_EXIT_USAGE;
-        }
+    const char *format = NULL, *out = NULL, *v;
+    pg_opts o;
+    int id;
+    pg_opts_init(&o, "export", export_opts, argc, argv);
+    while ((id = pg_opts_next(&o, &v)) > 0) {
+        if (id == O_HELP) return 1;
+        if (id == O_FORMAT) format = v;
+        if (id == O_OUT) out = v;
     }
-    if (optind != argc - 1 || !out || !format) {
-        pg_cli_error("export needs one CKPT, --format hf and -o DIR (see pipegrid export --help)");
-        return PG_EXIT_USAGE;
-    }
-    if (strcmp(format, "hf")) {
-        pg_error(PG_EINVAL, "--format: unknown format '%s' (expected hf)", format);
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_USAGE;
-    }
+    *usage = 1;
+    if (id < 0) return id;
+    if (o.rest != argc - 1 || !out || !format)
+        return pg_error(PG_EINVAL, "export needs one CKPT, --format hf and -o DIR (see pipegrid "
+                                   "export --help)");
+    if (strcmp(format, "hf"))
+        return pg_error(PG_EINVAL, "--format: unknown format '%s' (expected hf)", format);
+    *usage = 0;
     char path[4096];
     pg_weights w;
-    int rc = pg_ckpt_resolve(argv[optind], ".", path, sizeof path);
+    int rc = pg_ckpt_resolve(argv[o.rest], ".", path, sizeof path);
     if (!rc) rc = pg_weights_from_ckpt(&w, path);
     if (!rc) {
         rc = pg_weights_to_hf(&w, out);
@@ -79,9 +72,11 @@ int pg_cmd_export(int argc, char **argv)
                    w.cfg.model.tied ? ", tied head" : ", untied head");
         pg_weights_free(&w);
     }
-    if (rc) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
-    return PG_EXIT_OK;
+    return rc;
+}
+
+int pg_cmd_export(int argc, char **argv)
+{
+    int usage = 0, rc = export(argc, argv, &usage);
+    return pg_cli_status(rc, usage, help);
 }

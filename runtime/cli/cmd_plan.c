@@ -3,6 +3,7 @@
  * (runtime/planner/planner.h). */
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/compute/ops.h"
 #include "runtime/config/config.h"
 #include "runtime/planner/planner.h"
@@ -10,7 +11,6 @@
 #include "topology/nvlink.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,115 +65,101 @@ static void help(FILE *f)
 }
 
 typedef struct plan_opts {
-    const char *xml, *config, *device, *costs, *schedules;
-    int nodes, rpn, oversubscribe, json, top, max_mb;
+    pg_opts o; /* the config file and the key options, in order */
+    const char *xml, *costs, *schedules;
+    int nodes, rpn, oversubscribe, json, max_mb;
+    long top;
     double mem, tflops, mem_gbs, latency, step_end;
-    int nsets;
-    const char *sets[64];
-    char owned[8][64]; /* overrides made from options */
-    int nowned;
 } plan_opts;
 
-static int number(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi))
-        return pg_error(PG_EINVAL, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
-    *out = x;
-    return 0;
-}
+enum { O_HELP = 1, O_XML, O_NODES, O_RPN, O_OVER, O_MEM, O_TFLOPS, O_COSTS, O_MEMBW, O_LAT,
+       O_END, O_MAXMB, O_SCHED, O_TOP, O_JSON };
+static const pg_opt plan_opt_table[] = {
+    PG_OPTS_CONFIG,
+    {"device", 0, 1, "runtime.device", 0},
+    {"batch", 'b', 1, "train.batch_size", 0},
+    {"net-gbs", 0, 1, "placement.net_gbs", 0},
+    {"xml", 0, 1, NULL, O_XML},
+    {"nodes", 'N', 1, NULL, O_NODES},
+    {"gpus-per-node", 'R', 1, NULL, O_RPN},
+    {"ranks-per-node", 0, 1, NULL, O_RPN},
+    {"oversubscribe", 0, 0, NULL, O_OVER},
+    {"mem", 0, 1, NULL, O_MEM},
+    {"tflops", 0, 1, NULL, O_TFLOPS},
+    {"costs", 0, 1, NULL, O_COSTS},
+    {"mem-gbs", 0, 1, NULL, O_MEMBW},
+    {"latency", 0, 1, NULL, O_LAT},
+    {"step-end", 0, 1, NULL, O_END},
+    {"max-microbatches", 0, 1, NULL, O_MAXMB},
+    {"schedules", 0, 1, NULL, O_SCHED},
+    {"top", 'k', 1, NULL, O_TOP},
+    {"json", 0, 0, NULL, O_JSON},
+    {"help", 'h', 0, NULL, O_HELP},
+    PG_OPTS_END,
+};
 
-static int integer(const char *opt, const char *v, int lo, int hi, int *out)
+static int count(const char *opt, const char *v, long hi, int *out)
 {
-    double x;
-    int rc = number(opt, v, lo, hi, &x);
-    if (!rc && x != (int)x) rc = pg_error(PG_EINVAL, "%s: expected an integer, got '%s'", opt, v);
+    long x;
+    int rc = pg_opt_int(opt, v, 1, hi, &x);
     if (!rc) *out = (int)x;
     return rc;
-}
-
-static int set_key(plan_opts *o, const char *key, const char *v)
-{
-    if (o->nowned == 8 || o->nsets == 64) return pg_error(PG_EINVAL, "too many overrides");
-    snprintf(o->owned[o->nowned], sizeof o->owned[0], "%s=%s", key, v);
-    o->sets[o->nsets++] = o->owned[o->nowned++];
-    return 0;
 }
 
 /* Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, plan_opts *o)
 {
-    enum { O_SET = 256, O_XML, O_DEVICE, O_OVER, O_MEM, O_NET, O_TFLOPS, O_COSTS, O_MEMBW,
-           O_LAT, O_END, O_MAXMB, O_SCHED, O_JSON };
-    static const struct option lo[] = {
-        {"config", required_argument, 0, 'c'},     {"set", required_argument, 0, O_SET},
-        {"xml", required_argument, 0, O_XML},      {"nodes", required_argument, 0, 'N'},
-        {"gpus-per-node", required_argument, 0, 'R'},
-        {"ranks-per-node", required_argument, 0, 'R'},
-        {"device", required_argument, 0, O_DEVICE}, {"oversubscribe", no_argument, 0, O_OVER},
-        {"batch", required_argument, 0, 'b'},      {"mem", required_argument, 0, O_MEM},
-        {"net-gbs", required_argument, 0, O_NET},  {"tflops", required_argument, 0, O_TFLOPS},
-        {"costs", required_argument, 0, O_COSTS},  {"mem-gbs", required_argument, 0, O_MEMBW},
-        {"latency", required_argument, 0, O_LAT},  {"step-end", required_argument, 0, O_END},
-        {"max-microbatches", required_argument, 0, O_MAXMB},
-        {"schedules", required_argument, 0, O_SCHED},
-        {"top", required_argument, 0, 'k'},        {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
-    };
-    o->device = "auto";
     o->costs = "estimate";
     o->top = 5;
     o->max_mb = 64;
     o->latency = 20e-6;
     o->step_end = 100e-6;
     o->nodes = 1;
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":c:N:R:b:k:h", lo, NULL)) != -1) {
-        switch (c) {
-        case 'c': o->config = optarg; break;
-        case O_SET:
-            if (o->nsets == 64) rc = pg_error(PG_EINVAL, "too many --set");
-            else o->sets[o->nsets++] = optarg;
-            break;
-        case O_XML: o->xml = optarg; break;
-        case 'N': rc = integer("--nodes", optarg, 1, 1 << 20, &o->nodes); break;
-        case 'R': rc = integer("--gpus-per-node", optarg, 1, 4096, &o->rpn); break;
-        case O_DEVICE: o->device = optarg; break;
+    pg_opts_init(&o->o, "plan", plan_opt_table, argc, argv);
+    const char *v;
+    int id, rc = 0;
+    while (!rc && (id = pg_opts_next(&o->o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_XML: o->xml = v; break;
+        case O_NODES: rc = count("--nodes", v, 1 << 20, &o->nodes); break;
+        case O_RPN: rc = count("--gpus-per-node", v, 4096, &o->rpn); break;
         case O_OVER: o->oversubscribe = 1; break;
-        case 'b': rc = set_key(o, "train.batch_size", optarg); break;
-        case O_MEM: rc = number("--mem", optarg, 1e-9, 1e9, &o->mem); o->mem *= 1e9; break;
-        case O_NET: rc = set_key(o, "placement.net_gbs", optarg); break;
-        case O_TFLOPS: rc = number("--tflops", optarg, 1e-9, 1e9, &o->tflops); break;
-        case O_COSTS: o->costs = optarg; break;
-        case O_MEMBW: rc = number("--mem-gbs", optarg, 1e-6, 1e9, &o->mem_gbs); break;
-        case O_LAT: rc = number("--latency", optarg, 0, 1e9, &o->latency); o->latency *= 1e-6; break;
-        case O_END: rc = number("--step-end", optarg, 0, 1e9, &o->step_end); o->step_end *= 1e-6; break;
-        case O_MAXMB: rc = integer("--max-microbatches", optarg, 1, 1 << 16, &o->max_mb); break;
-        case O_SCHED: o->schedules = optarg; break;
-        case 'k': rc = integer("--top", optarg, 0, 1 << 30, &o->top); break;
+        case O_MEM: rc = pg_opt_num("--mem", v, 1e-9, 1e9, &o->mem); o->mem *= 1e9; break;
+        case O_TFLOPS: rc = pg_opt_num("--tflops", v, 1e-9, 1e9, &o->tflops); break;
+        case O_COSTS: o->costs = v; break;
+        case O_MEMBW: rc = pg_opt_num("--mem-gbs", v, 1e-6, 1e9, &o->mem_gbs); break;
+        case O_LAT: rc = pg_opt_num("--latency", v, 0, 1e9, &o->latency); o->latency *= 1e-6; break;
+        case O_END: rc = pg_opt_num("--step-end", v, 0, 1e9, &o->step_end); o->step_end *= 1e-6; break;
+        case O_MAXMB: rc = count("--max-microbatches", v, 1 << 16, &o->max_mb); break;
+        case O_SCHED: o->schedules = v; break;
+        case O_TOP: rc = pg_opt_int("--top", v, 0, 1 << 30, &o->top); break;
         case O_JSON: o->json = 1; break;
-        case 'h': return 1;
-        case ':':
-            return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid plan --help)",
-                            argv[optind - 1]);
-        default:
-            return pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid plan --help)",
-                            argv[optind - 1]);
         }
     }
-    if (!rc && optind < argc)
+    if (!rc && id < 0) rc = id;
+    if (!rc && o->o.rest < argc)
         rc = pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid plan --help)",
-                      argv[optind]);
-    if (!rc && strcmp(o->device, "auto") && strcmp(o->device, "cuda") && strcmp(o->device, "cpu"))
-        rc = pg_error(PG_EINVAL, "--device: expected auto, cuda or cpu, got '%s'", o->device);
+                      argv[o->o.rest]);
     if (!rc && strcmp(o->costs, "estimate") && strcmp(o->costs, "profile"))
         rc = pg_error(PG_EINVAL, "--costs: expected estimate or profile, got '%s'", o->costs);
     if (!rc && o->tflops > 0 && !strcmp(o->costs, "profile"))
         rc = pg_error(PG_EINVAL, "--tflops applies to estimated costs, not --costs profile");
     return rc;
+}
+
+/* The user's configuration options as `--set KEY=VALUE` arguments, in order. */
+static size_t user_sets(const plan_opts *o, const char *quote, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < o->o.nsets && k < n; i++) {
+        int raw = !strcmp(o->o.sets[i].key, PG_OPT_SET);
+        k += (size_t)snprintf(buf + k, n - k, " --set %s%s%s%s%s", quote,
+                              raw ? "" : o->o.sets[i].key, raw ? "" : "=", o->o.sets[i].value,
+                              quote);
+    }
+    return k;
 }
 
 static const char *order_key(const pg_candidate *c)
@@ -187,9 +173,10 @@ static const char *order_key(const pg_candidate *c)
 static void train_args(const plan_opts *o, const pg_candidate *c, char *buf, size_t n)
 {
     size_t k = 0;
-    if (o->config) k += (size_t)snprintf(buf + k, n - k, "-c %s ", o->config);
-    for (int i = 0; i < o->nsets && k < n; i++)
-        k += (size_t)snprintf(buf + k, n - k, "--set '%s' ", o->sets[i]);
+    char sets[1024];
+    user_sets(o, "'", sets, sizeof sets); /* " --set 'KEY=VALUE'" each */
+    if (o->o.config) k += (size_t)snprintf(buf + k, n - k, "-c %s ", o->o.config);
+    if (sets[0] && k < n) k += (size_t)snprintf(buf + k, n - k, "%s ", sets + 1);
     if (k < n)
         k += (size_t)snprintf(buf + k, n - k,
                               "--pp %d --dp %d --schedule %s --microbatches %d "
@@ -206,14 +193,12 @@ static void commands(const plan_opts *o, const pg_candidate *c, int nodes, int r
     train_args(o, c, args, sizeof args);
     snprintf(mpi, n, "mpiexec -n %d -ppn %d pipegrid train %s", nodes * rpn, rpn, args);
     if (gpus) snprintf(gpu_req, sizeof gpu_req, " --gpus-per-node=%d", rpn);
-    size_t k = 0; /* the user's overrides ride in PG_ARGS (split on spaces) */
-    for (int i = 0; i < o->nsets && k < sizeof sets; i++)
-        k += (size_t)snprintf(sets + k, sizeof sets - k, " --set %s", o->sets[i]);
+    user_sets(o, "", sets, sizeof sets); /* the user's overrides ride in PG_ARGS (split on spaces) */
     snprintf(sb, n,
              "%s%s%sPG_PP=%d PG_DP=%d PG_MICROBATCHES=%d PG_SCHEDULE=%s PG_ARGS='--set "
              "parallel.chunks=%d --set parallel.partition=%s --set parallel.order=%s%s' sbatch "
              "--nodes=%d --ntasks-per-node=%d%s jobs/%s-nodes.sbatch",
-             o->config ? "PG_CONFIG=" : "", o->config ? o->config : "", o->config ? " " : "",
+             o->o.config ? "PG_CONFIG=" : "", o->o.config ? o->o.config : "", o->o.config ? " " : "",
              c->pp, c->dp, c->nmb, c->schedule, c->chunks, c->partition, order_key(c), sets,
              nodes, rpn, gpu_req, gpus ? "gpu" : "cpu");
 }
@@ -375,22 +360,13 @@ int pg_cmd_plan(int argc, char **argv)
         free(o);
         return PG_EXIT_USAGE;
     }
-    rc = pg_config_init(&cfg);
-    if (!rc && o->config) rc = pg_config_load_file(&cfg, o->config);
-    for (int i = 0; i < o->nsets && !rc; i++) rc = pg_config_set(&cfg, o->sets[i]);
-    if (!rc) rc = pg_config_check(&cfg);
-    if (!rc) rc = pg_topo_load(&t, o->xml);
-    if (!rc) rc = pg_topo_set_links(t, cfg.placement.gpu_links);
+    int gpus;
+    if (!(rc = pg_cli_topo_setup(&o->o, o->xml, &cfg, &t, &gpus)))
+        rc = pg_topo_set_links(t, cfg.placement.gpu_links);
     if (rc) goto out;
-    int gpus = !strcmp(o->device, "cuda") || (!strcmp(o->device, "auto") && t->ngpus > 0);
     char warning[512];
     if (gpus && pg_topo_nvlink_missing(t, warning, sizeof warning))
         fprintf(stderr, "pipegrid: warning: %s\n", warning);
-    if (gpus && t->ngpus == 0) {
-        rc = pg_error(PG_EINVAL, "topology %s: --device cuda, but hwloc finds no NVIDIA GPU",
-                      t->source);
-        goto out;
-    }
     int rpn = o->rpn ? o->rpn : gpus ? t->ngpus : t->ncores;
     pg_planner_args a = {.cfg = &cfg, .topo = t, .nnodes = o->nodes, .per_node = rpn,
                          .use_gpus = gpus, .oversubscribe = o->oversubscribe,
@@ -404,7 +380,7 @@ int pg_cmd_plan(int argc, char **argv)
     a.bw.cross_rail = cfg.placement.cross_rail;
     if (!strcmp(o->costs, "profile")) {
         const char *note = NULL;
-        if (!(a.profile = pg_ops_select("cpu", &note))) {
+        if (!(a.profile = pg_ops_select(PG_DEVICE_CPU, &note))) {
             rc = pg_error(PG_EINVAL, "--costs profile: no CPU backend");
             goto out;
         }

@@ -6,9 +6,10 @@
 #include "io/dataset.h"
 #include "io/tokfile.h"
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,24 +137,6 @@ static int from_tokens(const char *from, const char *out, long vocab)
                "unigram entropy %.4f nats/token\n",
                out, (long long)n, from, format, vocab, unigram_entropy(tokens, n, vocab));
     free(tokens);
-    if (rc) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
-    return PG_EXIT_OK;
-}
-
-static int read_text(const char *path, char **text)
-{
-    *text = NULL;
-    int32_t *t;
-    int64_t n;
-    int rc = pg_corpus_read_bytes(path, &t, &n);
-    if (rc) return rc;
-    if (!(*text = malloc((size_t)n + 1))) rc = pg_error(PG_ENOMEM, "prep: out of memory");
-    for (int64_t i = 0; i < n && !rc; i++) (*text)[i] = (char)t[i];
-    if (!rc) (*text)[n] = '\0';
-    free(t);
     return rc;
 }
 
@@ -184,87 +167,64 @@ static int bpe_encode(const pg_bpe *b, const char *where, char **files, int32_t 
     return rc;
 }
 
-int pg_cmd_prep(int argc, char **argv)
+enum { O_HELP = 1, O_OUT, O_DEFAULT, O_VOCAB, O_CHECK, O_FROM, O_TOKENIZER };
+static const pg_opt prep_opts[] = {
+    {"output", 'o', 1, NULL, O_OUT},   {"default", 0, 0, NULL, O_DEFAULT},
+    {"vocab", 0, 1, NULL, O_VOCAB},    {"check", 0, 1, NULL, O_CHECK},
+    {"from", 0, 1, NULL, O_FROM},      {"tokenizer", 0, 1, NULL, O_TOKENIZER},
+    {"help", 'h', 0, NULL, O_HELP},    PG_OPTS_END,
+};
+
+/* Parse, then check (--check), convert (--from) or write the dataset; 1
+ * after --help; *usage set when the command line is at fault. */
+static int prep(int argc, char **argv, int *usage)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'}, {"default", no_argument, 0, 'd'},
-        {"vocab", required_argument, 0, 'v'},  {"check", required_argument, 0, 'c'},
-        {"from", required_argument, 0, 'f'},   {"help", no_argument, 0, 'h'},
-        {"tokenizer", required_argument, 0, 't'},
-        {0, 0, 0, 0},
-    };
-    const char *out = NULL, *checked = NULL, *from = NULL, *tokenizer = NULL;
-    int use_default = 0;
+    const char *out = NULL, *checked = NULL, *from = NULL, *tokenizer = NULL, *v;
+    int use_default = 0, id, rc = 0;
     long vocab = 0;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'd': use_default = 1; break;
-        case 'c': checked = optarg; break;
-        case 'f': from = optarg; break;
-        case 't': tokenizer = optarg; break;
-        case 'v':
-            vocab = strtol(optarg, &end, 10);
-            if (*end || end == optarg || vocab < 1 || vocab > (1L << 24)) {
-                pg_error(PG_EINVAL, "--vocab: expected an integer in [1, 16777216], got '%s'",
-                         optarg);
-                pg_cli_error(pg_errmsg());
-                return PG_EXIT_USAGE;
-            }
-            break;
-        case 'h': help(stdout); return PG_EXIT_OK;
-        case ':':
-            fprintf(stderr, "pipegrid: error: option '%s' needs a value (see pipegrid prep --help)\n",
-                    argv[optind - 1]);
-            return PG_EXIT_USAGE;
-        default:
-            fprintf(stderr, "pipegrid: error: unknown option '%s' (see pipegrid prep --help)\n",
-                    argv[optind - 1]);
-            return PG_EXIT_USAGE;
+    pg_opts o;
+    pg_opts_init(&o, "prep", prep_opts, argc, argv);
+    while (!rc && (id = pg_opts_next(&o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_OUT: out = v; break;
+        case O_DEFAULT: use_default = 1; break;
+        case O_CHECK: checked = v; break;
+        case O_FROM: from = v; break;
+        case O_TOKENIZER: tokenizer = v; break;
+        case O_VOCAB: rc = pg_opt_int("--vocab", v, 1, 1L << 24, &vocab); break;
         }
     }
-    int nfiles = argc - optind;
-    if (checked) {
-        if (check(checked, vocab)) {
-            pg_cli_error(pg_errmsg());
-            return PG_EXIT_FAIL;
-        }
-        return PG_EXIT_OK;
-    }
-    if (from) {
-        if (!out || nfiles || use_default || !vocab || tokenizer) {
-            fprintf(stderr, "pipegrid: error: prep --from FILE needs -o OUT.h5 and --vocab V "
-                            "(the vocabulary of the tokenizer that wrote FILE), and no text "
-                            "files or --default (see pipegrid prep --help)\n");
-            return PG_EXIT_USAGE;
-        }
-        return from_tokens(from, out, vocab);
-    }
-    if (!out || (nfiles == 0) == !use_default) {
-        fprintf(stderr, "pipegrid: error: prep needs -o OUT.h5 and either text files or "
-                        "--default (see pipegrid prep --help)\n");
-        return PG_EXIT_USAGE;
-    }
+    *usage = 1;
+    if (rc || id < 0) return rc ? rc : id;
+    int nfiles = argc - o.rest;
+    if (!checked && from && (!out || nfiles || use_default || !vocab || tokenizer))
+        return pg_error(PG_EINVAL, "prep --from FILE needs -o OUT.h5 and --vocab V (the "
+                                   "vocabulary of the tokenizer that wrote FILE), and no text "
+                                   "files or --default (see pipegrid prep --help)");
+    if (!checked && !from && (!out || (nfiles == 0) == !use_default))
+        return pg_error(PG_EINVAL, "prep needs -o OUT.h5 and either text files or --default "
+                                   "(see pipegrid prep --help)");
+    *usage = 0;
+    if (checked) return check(checked, vocab);
+    if (from) return from_tokens(from, out, vocab);
     int32_t *tokens = NULL;
     int64_t n = 0, *docs = NULL, ndocs = use_default ? 0 : nfiles, nbytes = 0;
     char *json = NULL;
+    size_t json_len;
     pg_bpe *bpe = NULL;
-    int rc = use_default ? pg_corpus_default(&tokens, &n, &docs, &ndocs)
-                         : read_files(argv + optind, nfiles, &tokens, &n, &docs);
+    rc = use_default ? pg_corpus_default(&tokens, &n, &docs, &ndocs)
+                     : read_files(argv + o.rest, nfiles, &tokens, &n, &docs);
     if (!rc && n == 0) rc = pg_error(PG_EINVAL, "prep: the input has no bytes");
     nbytes = n;
-    if (!rc && tokenizer) rc = read_text(tokenizer, &json);
+    if (!rc && tokenizer) rc = pg_read_file(tokenizer, "tokenizer file", &json, &json_len);
     if (!rc && tokenizer) rc = pg_bpe_from_json(&bpe, json, tokenizer);
     if (!rc && bpe) {
         if (vocab && vocab < pg_bpe_vocab(bpe))
             rc = pg_error(PG_EINVAL, "--vocab %ld is smaller than the tokenizer's vocabulary of %d",
                           vocab, pg_bpe_vocab(bpe));
         if (!vocab) vocab = pg_bpe_vocab(bpe);
-        if (!rc) rc = bpe_encode(bpe, use_default ? PG_CORPUS_DIR : NULL, argv + optind, &tokens,
+        if (!rc) rc = bpe_encode(bpe, use_default ? PG_CORPUS_DIR : NULL, argv + o.rest, &tokens,
                                  &n, docs, ndocs);
     }
     if (!vocab) vocab = 256;
@@ -280,9 +240,11 @@ int pg_cmd_prep(int argc, char **argv)
     free(json);
     free(tokens);
     free(docs);
-    if (rc) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
-    return PG_EXIT_OK;
+    return rc;
+}
+
+int pg_cmd_prep(int argc, char **argv)
+{
+    int usage = 0, rc = prep(argc, argv, &usage);
+    return pg_cli_status(rc, usage, help);
 }

@@ -11,10 +11,10 @@
 #include "runtime/base/rng.h"
 #include "runtime/base/wait.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/compute/ops.h"
 #include "runtime/model/generate.h"
 
-#include <getopt.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,16 +55,6 @@ static void help(FILE *f)
           f);
 }
 
-static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi))
-        return pg_error(PG_EINVAL, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
-    *out = x;
-    return 0;
-}
-
 /* The weights of SRC: a Hugging Face directory when it has config.json, else
  * a checkpoint. */
 static int load(const char *src, pg_weights *w)
@@ -80,9 +70,9 @@ static int load(const char *src, pg_weights *w)
     }
     int rc = pg_ckpt_resolve(src, ".", path, sizeof path);
     if (!rc) rc = pg_weights_from_ckpt(w, path);
-    if (!rc && strcmp(w->cfg.model.type, "gpt")) {
+    if (!rc && w->cfg.model.type != PG_MODEL_GPT) {
         rc = pg_error(PG_EINVAL, "%s: sample needs a gpt, the checkpoint's model is "
-                                 "model.type=%s", path, w->cfg.model.type);
+                                 "model.type=%s", path, pg_model_type_names[w->cfg.model.type]);
         pg_weights_free(w);
     }
     return rc;
@@ -99,7 +89,7 @@ static int tokenizer_of(const sample_args *a, const pg_weights *w, pg_bpe **b)
 {
     *b = NULL;
     if (a->tokenizer) return pg_bpe_load(b, a->tokenizer);
-    if (!w->cfg.data.path[0] || strcmp(w->cfg.data.source, "teacher") == 0) return 0;
+    if (!w->cfg.data.path[0] || w->cfg.data.source == PG_SOURCE_TEACHER) return 0;
     pg_dataset *d;
     int rc = pg_dataset_open(&d, w->cfg.data.path);
     if (rc) {
@@ -243,47 +233,47 @@ out:
     return rc;
 }
 
-int pg_cmd_sample(int argc, char **argv)
+enum { O_HELP = 1, O_PROMPT, O_TOKENS, O_TEMP, O_TOPK, O_SEED, O_TOKENIZER };
+static const pg_opt sample_opts[] = {
+    {"prompt", 'p', 1, NULL, O_PROMPT},   {"tokens", 'n', 1, NULL, O_TOKENS},
+    {"temperature", 't', 1, NULL, O_TEMP}, {"top-k", 'k', 1, NULL, O_TOPK},
+    {"seed", 's', 1, NULL, O_SEED},       {"tokenizer", 0, 1, NULL, O_TOKENIZER},
+    {"help", 'h', 0, NULL, O_HELP},       PG_OPTS_END,
+};
+
+/* Parse the command line into *a; 1 after --help, 0, or a pg_err. */
+static int parse(int argc, char **argv, sample_args *a)
 {
-    static const struct option opts[] = {
-        {"prompt", required_argument, 0, 'p'}, {"tokens", required_argument, 0, 'n'},
-        {"temperature", required_argument, 0, 't'}, {"top-k", required_argument, 0, 'k'},
-        {"seed", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
-        {"tokenizer", required_argument, 0, 'T'},
-        {0, 0, 0, 0},
-    };
-    sample_args a = {.prompt = "\n", .n = 200, .temperature = 0.8, .top_k = 40, .seed = 1};
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":p:n:t:k:s:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': a.prompt = optarg; break;
-        case 'T': a.tokenizer = optarg; break;
-        case 'n': rc = parse_num("--tokens", optarg, 1, 1e7, &a.n); break;
-        case 't': rc = parse_num("--temperature", optarg, 0, 100, &a.temperature); break;
-        case 'k': rc = parse_num("--top-k", optarg, 0, 1 << 24, &a.top_k); break;
-        case 's': rc = parse_num("--seed", optarg, 0, 9007199254740992.0, &a.seed); break;
-        case 'h': help(stdout); return PG_EXIT_OK;
-        case ':':
-            rc = pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid sample --help)",
-                          argv[optind - 1]);
-            break;
-        default:
-            rc = pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid sample --help)",
-                          argv[optind - 1]);
+    *a = (sample_args){.prompt = "\n", .n = 200, .temperature = 0.8, .top_k = 40, .seed = 1};
+    pg_opts o;
+    const char *v;
+    long x = 0;
+    int id, rc = 0;
+    pg_opts_init(&o, "sample", sample_opts, argc, argv);
+    while (!rc && (id = pg_opts_next(&o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_PROMPT: a->prompt = v; break;
+        case O_TOKENIZER: a->tokenizer = v; break;
+        case O_TOKENS: rc = pg_opt_int("--tokens", v, 1, 10000000, &x), a->n = (double)x; break;
+        case O_TEMP: rc = pg_opt_num("--temperature", v, 0, 100, &a->temperature); break;
+        case O_TOPK: rc = pg_opt_int("--top-k", v, 0, 1 << 24, &x), a->top_k = (double)x; break;
+        case O_SEED: rc = pg_opt_int("--seed", v, 0, 9007199254740992L, &x), a->seed = (double)x; break;
         }
     }
-    if (!rc && (a.n != (int)a.n || a.top_k != (int)a.top_k || a.seed != (double)(uint64_t)a.seed))
-        rc = pg_error(PG_EINVAL, "--tokens, --top-k and --seed take whole numbers");
-    if (!rc && optind != argc - 1)
-        rc = pg_error(PG_EINVAL, "sample needs one SRC: a checkpoint or a Hugging Face "
-                                 "directory (see pipegrid sample --help)");
-    if (rc) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_USAGE;
-    }
-    a.src = argv[optind];
+    if (rc || id < 0) return rc ? rc : id;
+    if (o.rest != argc - 1)
+        return pg_error(PG_EINVAL, "sample needs one SRC: a checkpoint or a Hugging Face "
+                                   "directory (see pipegrid sample --help)");
+    a->src = argv[o.rest];
+    return 0;
+}
+
+int pg_cmd_sample(int argc, char **argv)
+{
+    sample_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc) return pg_cli_status(rc, 1, help);
     MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/config/config.h"
 #include "runtime/model/model.h"
 #include "runtime/partition/costs.h"
@@ -14,7 +15,6 @@
 
 #include <cblas.h>
 #include <float.h>
-#include <getopt.h>
 #include <sched.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -93,82 +93,58 @@ int pg_cli_blas_threads(const pg_config *c, int ranks_on_node)
     return t;
 }
 
-static int number(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi))
-        return pg_error(PG_EINVAL, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, v);
-    *out = x;
-    return 0;
-}
-
-static int positive(const char *opt, const char *v, int *out)
-{
-    double x;
-    int rc = number(opt, v, 1, 100000, &x);
-    if (!rc && x != (int)x) rc = pg_error(PG_EINVAL, "%s: expected an integer, got '%s'", opt, v);
-    if (rc) return rc;
-    *out = (int)x;
-    return 0;
-}
-
 typedef struct opts {
-    int pp, nmb, v, all, model, profile, unit, fixed;
-    const char *name, *file, *svg, *partition, *config;
+    pg_opts o; /* a model (--config, --set) and the schedule's keys, in order */
+    int all, model, profile, unit, fixed;
+    const char *file, *svg, *partition;
     double fiw[3], latency, bandwidth, cap;
-    int nsets;
-    const char *sets[64];
 } opts;
+
+enum { O_HELP = 1, O_FILE, O_ALL, O_COSTS, O_LAT, O_BW, O_PART, O_CAP, O_SVG };
+static const pg_opt schedule_opts[] = {
+    PG_OPTS_CONFIG,
+    {"pp", 'p', 1, "parallel.pp", 0},
+    {"microbatches", 'm', 1, "train.microbatches", 0},
+    {"schedule", 's', 1, "parallel.schedule", 0},
+    {"chunks", 'v', 1, "parallel.chunks", 0},
+    {"file", 'f', 1, NULL, O_FILE},
+    {"all", 'a', 0, NULL, O_ALL},
+    {"costs", 0, 1, NULL, O_COSTS},
+    {"latency", 0, 1, NULL, O_LAT},
+    {"bandwidth", 0, 1, NULL, O_BW},
+    {"partition", 0, 1, NULL, O_PART},
+    {"mem-cap", 0, 1, NULL, O_CAP},
+    {"svg", 0, 1, NULL, O_SVG},
+    {"help", 'h', 0, NULL, O_HELP},
+    PG_OPTS_END,
+};
 
 static int parse(int argc, char **argv, opts *o)
 {
-    enum { O_SET = 256, O_COSTS, O_LAT, O_BW, O_PART, O_CAP, O_SVG };
-    static const struct option lo[] = {
-        {"pp", required_argument, 0, 'p'},       {"microbatches", required_argument, 0, 'm'},
-        {"schedule", required_argument, 0, 's'}, {"file", required_argument, 0, 'f'},
-        {"chunks", required_argument, 0, 'v'},   {"config", required_argument, 0, 'c'},
-        {"all", no_argument, 0, 'a'},            {"help", no_argument, 0, 'h'},
-        {"set", required_argument, 0, O_SET},    {"costs", required_argument, 0, O_COSTS},
-        {"latency", required_argument, 0, O_LAT}, {"bandwidth", required_argument, 0, O_BW},
-        {"partition", required_argument, 0, O_PART}, {"mem-cap", required_argument, 0, O_CAP},
-        {"svg", required_argument, 0, O_SVG},    {0, 0, 0, 0},
-    };
-    const char *costs = NULL;
-    int c, rc = 0;
-    optind = 1;
-    opterr = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":p:m:s:f:v:c:ah", lo, NULL)) != -1) {
-        switch (c) {
-        case 'p': rc = positive("--pp", optarg, &o->pp); break;
-        case 'm': rc = positive("--microbatches", optarg, &o->nmb); break;
-        case 'v': rc = positive("--chunks", optarg, &o->v); break;
-        case 's': o->name = optarg; break;
-        case 'f': o->file = optarg; break;
-        case 'c': o->config = optarg; break;
-        case 'a': o->all = 1; break;
-        case 'h': return 1;
-        case O_SET:
-            if (o->nsets == 64) rc = pg_error(PG_EINVAL, "too many --set");
-            else o->sets[o->nsets++] = optarg;
-            break;
-        case O_COSTS: costs = optarg; break;
-        case O_LAT: rc = number("--latency", optarg, 0, 1e9, &o->latency); o->latency *= 1e-6; break;
-        case O_BW: rc = number("--bandwidth", optarg, 1e-9, 1e9, &o->bandwidth); o->bandwidth *= 1e9; break;
-        case O_PART: o->partition = optarg; break;
-        case O_CAP: rc = number("--mem-cap", optarg, 1e-6, 1e12, &o->cap); o->cap *= 1e6; break;
-        case O_SVG: o->svg = optarg; break;
-        case ':': rc = pg_error(PG_EINVAL, "option '%s' needs a value", argv[optind - 1]); break;
-        default:
-            rc = pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid schedule --help)",
-                          argv[optind - 1]);
+    const char *costs = NULL, *v;
+    int id, rc = 0;
+    pg_opts_init(&o->o, "schedule", schedule_opts, argc, argv);
+    while (!rc && (id = pg_opts_next(&o->o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_FILE: o->file = v; break;
+        case O_ALL: o->all = 1; break;
+        case O_COSTS: costs = v; break;
+        case O_LAT: rc = pg_opt_num("--latency", v, 0, 1e9, &o->latency); o->latency *= 1e-6; break;
+        case O_BW: rc = pg_opt_num("--bandwidth", v, 1e-9, 1e9, &o->bandwidth); o->bandwidth *= 1e9; break;
+        case O_PART: o->partition = v; break;
+        case O_CAP: rc = pg_opt_num("--mem-cap", v, 1e-6, 1e12, &o->cap); o->cap *= 1e6; break;
+        case O_SVG: o->svg = v; break;
         }
     }
+    if (!rc && id < 0) rc = id;
     if (rc) return rc;
-    if (optind < argc)
+    if (o->o.rest < argc)
         return pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid schedule --help)",
-                        argv[optind]);
-    o->model = o->config || o->nsets;
+                        argv[o->o.rest]);
+    /* a model: a config file, or --set of any key */
+    o->model = o->o.config != NULL;
+    for (int i = 0; i < o->o.nsets; i++) o->model |= !strcmp(o->o.sets[i].key, PG_OPT_SET);
     if (!costs) costs = o->model ? "estimate" : "unit";
     o->unit = !strcmp(costs, "unit");
     o->profile = !strcmp(costs, "profile");
@@ -277,7 +253,7 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
         printf("\nprofiling: %d profiler%s at once (pp x dp ranks on this machine), %d BLAS "
                "thread%s each\n",
                ranks, ranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
-        const pg_ops *ops = pg_ops_select("cpu", &note);
+        const pg_ops *ops = pg_ops_select(PG_DEVICE_CPU, &note);
         rc = ops ? pg_costs_profile(m, ops, shape, 3, ranks, &lc) : PG_EINVAL;
     } else {
         rc = pg_costs_estimate(m, shape, &lc);
@@ -350,28 +326,29 @@ static int predict_model(const opts *o, const pg_config *cfg, const pg_schedule 
 
 int pg_cmd_schedule(int argc, char **argv)
 {
-    opts o = {.pp = 0, .nmb = 0, .name = NULL};
+    opts o = {0};
+    pg_config cfg;
     int rc = parse(argc, argv, &o);
     if (rc == 1) {
         help(stdout);
         return PG_EXIT_OK;
     }
-    pg_config cfg;
-    pg_config_init(&cfg);
-    if (!rc && o.config) rc = pg_config_load_file(&cfg, o.config);
-    for (int i = 0; i < o.nsets && !rc; i++) rc = pg_config_set(&cfg, o.sets[i]);
+    if (!rc) rc = pg_config_init(&cfg);
+    if (!rc) rc = pg_opts_config(&o.o, &cfg);
     if (rc) {
         pg_cli_error(pg_errmsg());
         return PG_EXIT_USAGE;
     }
-    int pp = o.pp ? o.pp : o.model ? cfg.parallel.pp : 4;
-    int nmb = o.nmb ? o.nmb : o.model ? cfg.train.microbatches : 8;
-    int v = o.v ? o.v : o.model ? cfg.parallel.chunks : 0;
-    const char *name = o.name ? o.name : o.model ? cfg.parallel.schedule : "1f1b";
+    /* without a model, a schedule of its own: pp 4, 8 microbatches, 1f1b */
+    int pp = o.model || pg_opts_gave(&o.o, "parallel.pp") ? cfg.parallel.pp : 4;
+    int nmb = o.model || pg_opts_gave(&o.o, "train.microbatches") ? cfg.train.microbatches : 8;
+    int v = cfg.parallel.chunks;
+    const char *name = cfg.parallel.schedule;
     const char *file = o.file ? o.file
                        : (o.model && !strcmp(name, "file")) ? cfg.parallel.schedule_file : NULL;
+    int given_nmb = o.model || pg_opts_gave(&o.o, "train.microbatches");
     pg_schedule *s = NULL;
-    rc = file ? pg_schedule_load(&s, file, (o.nmb || o.model) ? nmb : 0) : pg_schedule_build(&s, name, pp, v, nmb);
+    rc = file ? pg_schedule_load(&s, file, given_nmb ? nmb : 0) : pg_schedule_build(&s, name, pp, v, nmb);
     if (rc) {
         pg_cli_error(pg_errmsg());
         return PG_EXIT_FAIL;

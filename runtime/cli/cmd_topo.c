@@ -1,6 +1,7 @@
 /* topo.c: `pipegrid topo`, a dry run of placement on real node topologies. */
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/config/config.h"
 #include "runtime/model/model.h"
 #include "runtime/partition/partition.h"
@@ -8,7 +9,6 @@
 #include "topology/nvlink.h"
 #include "topology/plan.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,82 +70,55 @@ static void help(FILE *f)
 }
 
 typedef struct topo_args {
-    const char *xml, *config, *device;
+    pg_opts o; /* the config file and the key options, in order */
+    const char *xml;
     int nodes, rpn, oversubscribe, json, show_topology;
-    int nsets;
-    char sets[64][1100];
 } topo_args;
+
+enum { O_HELP = 1, O_XML, O_NODES, O_RPN, O_OVER, O_JSON, O_TOPO };
+static const pg_opt topo_opts[] = {
+    PG_OPTS_CONFIG,
+    PG_OPTS_GRID,
+    {"xml", 0, 1, NULL, O_XML},
+    {"nodes", 'N', 1, NULL, O_NODES},
+    {"ranks-per-node", 'R', 1, NULL, O_RPN},
+    {"oversubscribe", 0, 0, NULL, O_OVER},
+    {"json", 0, 0, NULL, O_JSON},
+    {"topology", 0, 0, NULL, O_TOPO},
+    {"help", 'h', 0, NULL, O_HELP},
+    PG_OPTS_END,
+};
 
 static int count(const char *opt, const char *v, int *out)
 {
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || n < 1 || n > 1000000)
-        return pg_error(PG_EINVAL, "%s: expected a positive integer, got '%s'", opt, v);
-    *out = (int)n;
-    return 0;
+    long n;
+    int rc = pg_opt_int(opt, v, 1, 1000000, &n);
+    if (!rc) *out = (int)n;
+    return rc;
 }
 
 /* Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, topo_args *a)
 {
-    enum { O_XML = 256, O_PP, O_DP, O_SCHED, O_ORDER, O_DEVICE, O_OVER, O_SET, O_JSON, O_TOPO };
-    static const struct option opts[] = {
-        {"xml", required_argument, 0, O_XML},
-        {"nodes", required_argument, 0, 'N'},
-        {"ranks-per-node", required_argument, 0, 'R'},
-        {"pp", required_argument, 0, O_PP},
-        {"dp", required_argument, 0, O_DP},
-        {"config", required_argument, 0, 'c'},
-        {"microbatches", required_argument, 0, 'm'},
-        {"schedule", required_argument, 0, O_SCHED},
-        {"order", required_argument, 0, O_ORDER},
-        {"device", required_argument, 0, O_DEVICE},
-        {"oversubscribe", no_argument, 0, O_OVER},
-        {"set", required_argument, 0, O_SET},
-        {"json", no_argument, 0, O_JSON},
-        {"topology", no_argument, 0, O_TOPO},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     memset(a, 0, sizeof *a);
-    a->device = "auto";
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":N:R:c:m:h", opts, NULL)) != -1) {
-        const char *key = NULL;
-        switch (c) {
-        case O_XML: a->xml = optarg; continue;
-        case 'N': rc = count("--nodes", optarg, &a->nodes); continue;
-        case 'R': rc = count("--ranks-per-node", optarg, &a->rpn); continue;
-        case 'c': a->config = optarg; continue;
-        case O_DEVICE: a->device = optarg; continue;
-        case O_OVER: a->oversubscribe = 1; continue;
-        case O_JSON: a->json = 1; continue;
-        case O_TOPO: a->show_topology = 1; continue;
-        case 'h': return 1;
-        case O_PP: key = "parallel.pp"; break;
-        case O_DP: key = "parallel.dp"; break;
-        case 'm': key = "train.microbatches"; break;
-        case O_SCHED: key = "parallel.schedule"; break;
-        case O_ORDER: key = "parallel.order"; break;
-        case O_SET: key = ""; break;
-        case ':':
-            return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid topo --help)",
-                            argv[optind - 1]);
-        default:
-            return pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid topo --help)",
-                            argv[optind - 1]);
+    pg_opts_init(&a->o, "topo", topo_opts, argc, argv);
+    const char *v;
+    int id, rc = 0;
+    while (!rc && (id = pg_opts_next(&a->o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_XML: a->xml = v; break;
+        case O_NODES: rc = count("--nodes", v, &a->nodes); break;
+        case O_RPN: rc = count("--ranks-per-node", v, &a->rpn); break;
+        case O_OVER: a->oversubscribe = 1; break;
+        case O_JSON: a->json = 1; break;
+        case O_TOPO: a->show_topology = 1; break;
         }
-        if (a->nsets == 64) return pg_error(PG_EINVAL, "too many overrides");
-        snprintf(a->sets[a->nsets++], sizeof a->sets[0], "%s%s%s", key, *key ? "=" : "", optarg);
     }
-    if (!rc && optind < argc)
+    if (!rc && id < 0) rc = id;
+    if (!rc && a->o.rest < argc)
         rc = pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid topo --help)",
-                      argv[optind]);
-    if (!rc && strcmp(a->device, "auto") && strcmp(a->device, "cuda") && strcmp(a->device, "cpu"))
-        rc = pg_error(PG_EINVAL, "--device: expected auto, cuda or cpu, got '%s'", a->device);
+                      argv[a->o.rest]);
     return rc;
 }
 
@@ -215,6 +188,22 @@ static int traffic(const pg_config *c, pg_traffic **out)
     return rc;
 }
 
+int pg_cli_topo_setup(const pg_opts *o, const char *xml, pg_config *cfg, pg_topo **t,
+                      int *use_gpus)
+{
+    *t = NULL;
+    int rc = pg_config_init(cfg);
+    if (!rc) rc = pg_opts_config(o, cfg);
+    if (!rc) rc = pg_topo_load(t, xml);
+    if (rc) return rc;
+    pg_device_kind dev = pg_opts_gave(o, "runtime.device") ? cfg->runtime.device : PG_DEVICE_AUTO;
+    *use_gpus = dev == PG_DEVICE_CUDA || (dev == PG_DEVICE_AUTO && (*t)->ngpus > 0);
+    if (*use_gpus && (*t)->ngpus == 0)
+        return pg_error(PG_EINVAL, "topology %s: --device cuda, but hwloc finds no NVIDIA GPU",
+                        (*t)->source);
+    return 0;
+}
+
 int pg_cmd_topo(int argc, char **argv)
 {
     topo_args *a = calloc(1, sizeof *a);
@@ -237,20 +226,10 @@ int pg_cmd_topo(int argc, char **argv)
         free(a);
         return PG_EXIT_USAGE;
     }
-    rc = pg_config_init(&cfg);
-    if (!rc && a->config) rc = pg_config_load_file(&cfg, a->config);
-    for (int i = 0; i < a->nsets && !rc; i++) rc = pg_config_set(&cfg, a->sets[i]);
-    if (!rc) rc = pg_config_check(&cfg);
-    if (!rc) rc = pg_topo_load(&t, a->xml);
-    if (rc) goto out;
-    int use_gpus = !strcmp(a->device, "cuda") || (!strcmp(a->device, "auto") && t->ngpus > 0);
-    if (use_gpus && t->ngpus == 0) {
-        rc = pg_error(PG_EINVAL, "topology %s: --device cuda, but hwloc finds no NVIDIA GPU",
-                      t->source);
-        goto out;
-    }
+    int use_gpus;
+    if ((rc = pg_cli_topo_setup(&a->o, a->xml, &cfg, &t, &use_gpus))) goto out;
     pg_plan_args pa = {.xml = a->xml, .oversubscribe = a->oversubscribe,
-                       .order = cfg.parallel.order, .bind = "none", .use_gpus = use_gpus};
+                       .order = cfg.parallel.order, .bind = PG_BIND_NONE, .use_gpus = use_gpus};
     if ((rc = shape(a, use_gpus ? t->ngpus : t->ncores, &cfg, &pa.nnodes, &pa.ranks_per_node)))
         goto out;
     pa.pp = cfg.parallel.pp;

@@ -2,9 +2,10 @@
  * by `pipegrid train --trace DIR` and say where the time went. */
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/observe/trace_read.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,64 +126,55 @@ static int svg(const char *path, const pg_trace_file *t, int step, const char *o
     return rc;
 }
 
-int pg_cmd_trace(int argc, char **argv)
+enum { O_HELP = 1, O_SUMMARY, O_SVG, O_STEP };
+static const pg_opt trace_opts[] = {
+    {"summary", 0, 0, NULL, O_SUMMARY}, {"svg", 0, 1, NULL, O_SVG},
+    {"step", 0, 1, NULL, O_STEP},       {"help", 'h', 0, NULL, O_HELP},
+    PG_OPTS_END,
+};
+
+/* Parse, then summarize and/or draw; 1 after --help; *usage set when the
+ * command line is at fault. */
+static int trace(int argc, char **argv, int *usage)
 {
-    static const struct option opts[] = {
-        {"summary", no_argument, 0, 's'}, {"svg", required_argument, 0, 'o'},
-        {"step", required_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-    };
-    const char *out = NULL;
-    int want_summary = 0, step = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 's': want_summary = 1; break;
-        case 'o': out = optarg; break;
-        case 'n':
-            step = (int)strtol(optarg, &end, 10);
-            if (*end || step < 1) {
-                fprintf(stderr, "pipegrid: error: --step: expected a step number >= 1, got '%s'\n",
-                        optarg);
-                return PG_EXIT_USAGE;
-            }
-            break;
-        case 'h': help(stdout); return PG_EXIT_OK;
-        case ':':
-            fprintf(stderr, "pipegrid: error: option '%s' needs a value (see pipegrid trace --help)\n",
-                    argv[optind - 1]);
-            return PG_EXIT_USAGE;
-        default:
-            fprintf(stderr, "pipegrid: error: unknown option '%s' (see pipegrid trace --help)\n",
-                    argv[optind - 1]);
-            return PG_EXIT_USAGE;
+    const char *out = NULL, *v;
+    int want_summary = 0, id, rc = 0;
+    long step = 0;
+    pg_opts o;
+    pg_opts_init(&o, "trace", trace_opts, argc, argv);
+    while (!rc && (id = pg_opts_next(&o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_SUMMARY: want_summary = 1; break;
+        case O_SVG: out = v; break;
+        case O_STEP: rc = pg_opt_int("--step", v, 1, INT_MAX, &step); break;
         }
     }
-    if (optind != argc - 1) {
-        pg_cli_error("trace needs one FILE (see pipegrid trace --help)");
-        return PG_EXIT_USAGE;
-    }
-    const char *path = argv[optind];
+    *usage = 1;
+    if (rc || id < 0) return rc ? rc : id;
+    if (o.rest != argc - 1)
+        return pg_error(PG_EINVAL, "trace needs one FILE (see pipegrid trace --help)");
+    *usage = 0;
+    const char *path = argv[o.rest];
     pg_trace_file *t;
-    if (pg_trace_load(path, &t)) {
-        pg_cli_error(pg_errmsg());
-        return PG_EXIT_FAIL;
-    }
-    int first, last, rc = 0;
-    if (!pg_trace_steps(t, &first, &last)) {
-        pg_error(PG_EINVAL, "trace file '%s': no step that every rank recorded", path);
-        rc = PG_EINVAL;
-    } else if (step && (step < first || step > last)) {
-        pg_error(PG_EINVAL, "--step %d: trace file '%s' holds steps %d-%d", step, path, first, last);
-        rc = PG_EINVAL;
-    }
+    if ((rc = pg_trace_load(path, &t))) return rc;
+    int first, last;
+    if (!pg_trace_steps(t, &first, &last))
+        rc = pg_error(PG_EINVAL, "trace file '%s': no step that every rank recorded", path);
+    else if (step && (step < first || step > last))
+        rc = pg_error(PG_EINVAL, "--step %ld: trace file '%s' holds steps %d-%d", step, path, first,
+                      last);
     if (!rc && (want_summary || !out)) {
-        int lo = step ? step : last > first ? first + 1 : first, hi = step ? step : last;
+        int lo = step ? (int)step : last > first ? first + 1 : first, hi = step ? (int)step : last;
         rc = summary(path, t, lo, hi, first);
     }
-    if (!rc && out) rc = svg(path, t, step ? step : last, out);
-    if (rc) pg_cli_error(pg_errmsg());
+    if (!rc && out) rc = svg(path, t, step ? (int)step : last, out);
     pg_trace_file_free(t);
-    return rc ? PG_EXIT_FAIL : PG_EXIT_OK;
+    return rc;
+}
+
+int pg_cmd_trace(int argc, char **argv)
+{
+    int usage = 0, rc = trace(argc, argv, &usage);
+    return pg_cli_status(rc, usage, help);
 }

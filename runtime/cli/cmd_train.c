@@ -4,6 +4,7 @@
 #include "io/checkpoint/weights.h"
 #include "runtime/base/error.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/options.h"
 #include "runtime/cli/progress.h"
 #include "runtime/engine/metrics.h"
 #include "runtime/engine/run.h"
@@ -15,7 +16,6 @@
 #include "topology/placement.h"
 
 #include <cblas.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
@@ -97,7 +97,7 @@ static void help(FILE *f)
 }
 
 typedef struct train_args {
-    const char *config;
+    pg_opts o;          /* the config file and the key options, in order */
     const char *resume; /* --resume SPEC, or NULL */
     const char *init_from; /* --init-from DIR (Hugging Face GPT-2), or NULL */
     const char *trace;  /* --trace DIR, or NULL */
@@ -105,95 +105,71 @@ typedef struct train_args {
     const char *metrics; /* --metrics FILE, or NULL */
     const char *progress; /* --progress MODE */
     int print_config, show_placement;
-    int nsets;
-    char *sets[128]; /* "section.key=value", in command-line order */
 } train_args;
+
+enum { O_HELP = 1, O_PRINT, O_SHOW, O_RESUME, O_INIT, O_TRACE, O_TRACE_STEPS, O_METRICS, O_PROGRESS };
+static const pg_opt train_opts[] = {
+    PG_OPTS_CONFIG,
+    PG_OPTS_GRID,
+    {"steps", 0, 1, "train.steps", 0},
+    {"seed", 0, 1, "train.seed", 0},
+    {"precision", 0, 1, "runtime.precision", 0},
+    {"print-config", 0, 0, NULL, O_PRINT},
+    {"show-placement", 0, 0, NULL, O_SHOW},
+    {"resume", 0, 1, NULL, O_RESUME},
+    {"init-from", 0, 1, NULL, O_INIT},
+    {"trace", 0, 1, NULL, O_TRACE},
+    {"trace-steps", 0, 1, NULL, O_TRACE_STEPS},
+    {"metrics", 0, 1, NULL, O_METRICS},
+    {"progress", 0, 1, NULL, O_PROGRESS},
+    {"help", 'h', 0, NULL, O_HELP},
+    PG_OPTS_END,
+};
 
 /* Parse the command line. Returns 1 for help, 0 ok, or a (negative) pg_err. */
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_PP = 256, O_DP, O_SCHED, O_STEPS, O_SEED, O_SET, O_PRINT, O_ORDER, O_SHOW, O_RESUME,
-           O_TRACE, O_METRICS, O_PROGRESS, O_DEVICE, O_PRECISION, O_TRACE_STEPS, O_INIT };
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"pp", required_argument, 0, O_PP},
-        {"dp", required_argument, 0, O_DP},      {"microbatches", required_argument, 0, 'm'},
-        {"schedule", required_argument, 0, O_SCHED}, {"steps", required_argument, 0, O_STEPS},
-        {"seed", required_argument, 0, O_SEED},  {"set", required_argument, 0, O_SET},
-        {"print-config", no_argument, 0, O_PRINT}, {"help", no_argument, 0, 'h'},
-        {"order", required_argument, 0, O_ORDER}, {"show-placement", no_argument, 0, O_SHOW},
-        {"resume", required_argument, 0, O_RESUME}, {"trace", required_argument, 0, O_TRACE},
-        {"init-from", required_argument, 0, O_INIT},
-        {"trace-steps", required_argument, 0, O_TRACE_STEPS},
-        {"metrics", required_argument, 0, O_METRICS}, {"progress", required_argument, 0, O_PROGRESS},
-        {"device", required_argument, 0, O_DEVICE},
-        {"precision", required_argument, 0, O_PRECISION},
-        {0, 0, 0, 0},
-    };
-    static char buf[128][1100];
     memset(a, 0, sizeof *a);
     a->progress = "auto";
     a->trace_from = 1;
     a->trace_to = INT_MAX;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":c:m:h", opts, NULL)) != -1) {
-        const char *key = NULL;
-        switch (c) {
-        case 'c': a->config = optarg; continue;
-        case 'h': return 1;
-        case O_PRINT: a->print_config = 1; continue;
-        case O_SHOW: a->show_placement = 1; continue;
-        case O_RESUME: a->resume = optarg; continue;
-        case O_INIT: a->init_from = optarg; continue;
-        case O_TRACE: a->trace = optarg; continue;
+    pg_opts_init(&a->o, "train", train_opts, argc, argv);
+    const char *v;
+    int id;
+    while ((id = pg_opts_next(&a->o, &v)) > 0) {
+        switch (id) {
+        case O_HELP: return 1;
+        case O_PRINT: a->print_config = 1; break;
+        case O_SHOW: a->show_placement = 1; break;
+        case O_RESUME: a->resume = v; break;
+        case O_INIT: a->init_from = v; break;
+        case O_TRACE: a->trace = v; break;
         case O_TRACE_STEPS: {
             int n = 0;
-            if (sscanf(optarg, "%d-%d%n", &a->trace_from, &a->trace_to, &n) != 2 ||
-                optarg[n] || a->trace_from < 1 || a->trace_to < a->trace_from)
+            if (sscanf(v, "%d-%d%n", &a->trace_from, &a->trace_to, &n) != 2 || v[n] ||
+                a->trace_from < 1 || a->trace_to < a->trace_from)
                 return pg_error(PG_EINVAL, "--trace-steps: expected A-B with 1 <= A <= B, got '%s'",
-                                optarg);
-            continue;
+                                v);
+            break;
         }
-        case O_METRICS: a->metrics = optarg; continue;
-        case O_PROGRESS: a->progress = optarg; continue;
-        case O_ORDER: key = "parallel.order"; break;
-        case O_PP: key = "parallel.pp"; break;
-        case O_DP: key = "parallel.dp"; break;
-        case 'm': key = "train.microbatches"; break;
-        case O_SCHED: key = "parallel.schedule"; break;
-        case O_STEPS: key = "train.steps"; break;
-        case O_SEED: key = "train.seed"; break;
-        case O_DEVICE: key = "runtime.device"; break;
-        case O_PRECISION: key = "runtime.precision"; break;
-        case O_SET: key = ""; break;
-        case ':':
-            return pg_error(PG_EINVAL, "option '%s' needs a value (see pipegrid train --help)",
-                            argv[optind - 1]);
-        default:
-            return pg_error(PG_EINVAL, "unknown option '%s' (see pipegrid train --help)",
-                            argv[optind - 1]);
+        case O_METRICS: a->metrics = v; break;
+        case O_PROGRESS: a->progress = v; break;
         }
-        if (a->nsets == 128) return pg_error(PG_EINVAL, "too many overrides");
-        snprintf(buf[a->nsets], sizeof buf[0], "%s%s%s", key, *key ? "=" : "", optarg);
-        a->sets[a->nsets] = buf[a->nsets];
-        a->nsets++;
     }
-    if (optind < argc)
+    if (id < 0) return id;
+    if (a->o.rest < argc)
         return pg_error(PG_EINVAL, "unexpected argument '%s' (see pipegrid train --help)",
-                        argv[optind]);
+                        argv[a->o.rest]);
     return 0;
 }
 
-/* Defaults, then the model of --init-from's config.json, then the file, then
+/* Defaults, then the model of --init-from's config.json, then the file and
  * the command line in order. */
 static int configure(pg_config *cfg, const train_args *a)
 {
     int rc = pg_config_init(cfg);
     if (!rc && a->init_from) rc = pg_hf_config_apply(a->init_from, cfg);
-    if (!rc && a->config) rc = pg_config_load_file(cfg, a->config);
-    for (int i = 0; i < a->nsets && !rc; i++) rc = pg_config_set(cfg, a->sets[i]);
-    if (!rc) rc = pg_config_check(cfg);
+    if (!rc) rc = pg_opts_config(&a->o, cfg);
     return rc;
 }
 
@@ -259,7 +235,7 @@ static int resume(pg_run *r, const char *spec)
         snprintf(why, sizeof why, "%s", pg_errmsg());
         pg_error(rc, "--resume %s: %s", spec, why);
     }
-    rc = pg_ckpt_agree(r->grid->world, rc);
+    rc = pg_agree(r->grid->world, rc, NULL);
     if (rc || n == 0) { /* auto without any checkpoint: start fresh */
         free(note);
         pg_ckpt_candidates_free(paths, n);
@@ -302,7 +278,7 @@ static int resume(pg_run *r, const char *spec)
  * checkpoint.on_error decides. Returns 1 to stop. */
 static int save_failed(const pg_run *r, pg_progress *p)
 {
-    int stop = strcmp(r->cfg.checkpoint.on_error, "continue") != 0;
+    int stop = r->cfg.checkpoint.on_error != PG_CKPT_CONTINUE;
     if (r->grid->rank == 0) {
         pg_progress_clear(p);
         if (stop) {
@@ -409,7 +385,7 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m, const train_args
         int rc = pg_engine_step(r->engine, &s);
         if (rc) fatal(r);
         if (s.nonfinite) { /* agreed: every rank is here */
-            int stop = !strcmp(c->runtime.on_nonfinite, "stop");
+            int stop = c->runtime.on_nonfinite == PG_NONFINITE_STOP;
             char where[64];
             nonfinite_where(&s, where, sizeof where);
             if (rank0) pg_progress_clear(p);
@@ -505,7 +481,7 @@ int pg_cmd_train(int argc, char **argv)
     pg_watchdog_coords(r->grid->stage, r->grid->replica);
     /* a checkpoint directory that cannot be written is found now, not at the first save */
     if (cfg.checkpoint.every > 0 &&
-        (rc = pg_ckpt_agree(MPI_COMM_WORLD, rank == 0 ? pg_ckpt_check_dir(cfg.checkpoint.dir) : 0))) {
+        (rc = pg_agree(MPI_COMM_WORLD, rank == 0 ? pg_ckpt_check_dir(cfg.checkpoint.dir) : 0, NULL))) {
         if (rank == 0) pg_cli_error(pg_errmsg());
         pg_run_free(r);
         return finish(PG_EXIT_FAIL);
@@ -527,7 +503,7 @@ int pg_cmd_train(int argc, char **argv)
         if (a.show_placement && r->plan) pg_plan_print(r->plan, stdout);
         else if (a.show_placement)
             printf("placement: off (parallel.order=%s, placement.bind=none)\n",
-                   cfg.parallel.order);
+                   pg_order_names[cfg.parallel.order]);
         printf("threads: %d BLAS thread(s) per rank\n", blas_threads(r));
         fflush(stdout);
     }

@@ -12,11 +12,10 @@
 #define PG_DEVICE_H
 
 #include "runtime/compute/ops.h"
+#include "runtime/config/config.h"
 
 #include <mpi.h>
 #include <stddef.h>
-
-typedef enum pg_precision { PG_PREC_FP32, PG_PREC_TF32, PG_PREC_BF16 } pg_precision;
 
 /* GPUs visible to this process (0 in a CPU-only build); why gets the reason
  * when there are none. */
@@ -45,10 +44,9 @@ int pg_device_bind(const pg_ops *ops, MPI_Comm world, const char *busid, char *d
 int pg_device_choose(const char *busid, int found, int count, int local_rank, char *note,
                      size_t note_n);
 
-/* Set the precision by name on backend ops. *note gets a line when the name
- * has no effect (the CPU computes in fp32), else NULL. 0 or PG_EINVAL naming
- * runtime.precision. */
-int pg_device_precision(const pg_ops *ops, const char *name, const char **note);
+/* Set the precision (runtime.precision, config.h) on backend ops. *note gets a
+ * line when it has no effect (the CPU computes in fp32), else NULL. */
+void pg_device_precision(const pg_ops *ops, pg_precision p, const char **note);
 
 /* runtime.kernels on backend ops: fused = 1 (the default) or 0 (reference).
  * The layers read it from the model (pg_layer.reference); this sets the

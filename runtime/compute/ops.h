@@ -16,6 +16,8 @@
 #ifndef PG_OPS_H
 #define PG_OPS_H
 
+#include "runtime/config/config.h"
+
 #include <stddef.h>
 
 typedef struct pg_ops {
@@ -121,9 +123,9 @@ typedef struct pg_ops {
 /* The CPU backend (always built). */
 const pg_ops *pg_ops_cpu(void);
 
-/* The backend for a device name ("cpu", "cuda", "auto"); NULL with an error
- * message when it is not available. *note gets a one-line remark for "auto"
- * when it falls back to the CPU (or NULL). */
-const pg_ops *pg_ops_select(const char *device, const char **note);
+/* The backend for runtime.device (config.h); NULL with an error message when
+ * it is not available. *note gets a one-line remark for auto when it falls
+ * back to the CPU (or NULL). */
+const pg_ops *pg_ops_select(pg_device_kind device, const char **note);
 
 #endif

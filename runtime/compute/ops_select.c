@@ -1,4 +1,4 @@
-/* ops_select.c: choosing a compute backend by name. */
+/* ops_select.c: choosing the compute backend (runtime.device). */
 #include "runtime/base/error.h"
 #include "runtime/compute/device.h"
 #include "runtime/compute/ops.h"
@@ -9,21 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
-const pg_ops *pg_ops_select(const char *device, const char **note)
+const pg_ops *pg_ops_select(pg_device_kind device, const char **note)
 {
     static char line[256];
     char why[160] = "";
     *note = NULL;
-    if (!strcmp(device, "cpu")) return pg_ops_cpu();
-    if (strcmp(device, "auto") && strcmp(device, "cuda")) {
-        pg_error(PG_EINVAL, "runtime.device: expected auto, cpu or cuda, got '%s'", device);
-        return NULL;
-    }
+    if (device == PG_DEVICE_CPU) return pg_ops_cpu();
     int gpus = pg_device_count(why, sizeof why);
 #ifdef PG_HAVE_CUDA
     if (gpus > 0) return pg_ops_cuda();
 #endif
-    if (!strcmp(device, "cuda")) {
+    if (device == PG_DEVICE_CUDA) {
         pg_error(PG_EDEVICE, "runtime.device=cuda: no GPU to run on (%s)", why);
         return NULL;
     }

@@ -91,9 +91,8 @@ int pg_data_teacher_create(pg_data **out, const pg_config *c, const pg_model *m)
 
 int pg_data_create(pg_data **d, const pg_config *c, const pg_model *m)
 {
-    const char *src = c->data.source;
-    if (!strcmp(src, "auto")) src = m->input == PG_INPUT_TOKENS ? "tokens" : "teacher";
-    if (!strcmp(src, "teacher")) return pg_data_teacher_create(d, c, m);
-    if (!strcmp(src, "tokens")) return pg_data_tokens_create(d, c, m);
-    return pg_error(PG_EINVAL, "data.source: unknown source '%s'", c->data.source);
+    pg_data_source src = c->data.source;
+    if (src == PG_SOURCE_AUTO) src = m->input == PG_INPUT_TOKENS ? PG_SOURCE_TOKENS : PG_SOURCE_TEACHER;
+    return src == PG_SOURCE_TEACHER ? pg_data_teacher_create(d, c, m)
+                                    : pg_data_tokens_create(d, c, m);
 }

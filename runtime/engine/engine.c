@@ -715,7 +715,6 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
     int peer = a->sched->stage_rank[g->stage == a->sched->stage_rank[0] ? S - 1 : 0];
     if ((rc = pg_tied_create(&e->tied, e->stages, e->nlocal, e->pipe, peer, M * S * 2))) goto fail;
     int len = a->sched->len[g->stage];
-    const pg_action *acts = a->sched->acts[g->stage];
     e->last_use = calloc((size_t)len + 1, 1);
     e->final_grad = calloc((size_t)len + 1, 1);
     e->posted = calloc((size_t)len + 1, 1);
@@ -731,19 +730,8 @@ int pg_engine_create(pg_engine **out, const pg_engine_args *a)
         if (g->dp > 1 && (rc = pg_buckets_create(&e->buckets[i], e->group, st->grads,
                                                  st->nparams, bucket, st->id)))
             goto fail;
-        int last = -1;
-        for (int j = 0; j < len; j++)
-            if (acts[j].stage == st->id && (acts[j].kind == PG_B || acts[j].kind == PG_W))
-                last = j;
-        if (last >= 0) e->final_grad[last] = 1;
     }
-    for (int i = 0; i < len; i++) {
-        if (acts[i].mb < 0) continue;
-        int later = 0;
-        for (int j = i + 1; j < len && !later; j++)
-            later = acts[j].stage == acts[i].stage && acts[j].mb == acts[i].mb;
-        e->last_use[i] = !later;
-    }
+    pg_schedule_marks(a->sched, g->stage, e->last_use, e->final_grad);
     size_t rows = (size_t)e->b * a->model->T;
     e->hx = malloc(sizeof(float) * rows * (size_t)a->model->input_width);
     e->htarget = malloc(sizeof(float) * rows * (size_t)a->model->target_width);

@@ -34,8 +34,8 @@ static int build_local(pg_run *r, int world_size)
     if ((rc = pg_partition(r->model, r->sched->nstages, c->parallel.partition, mb, r->first)))
         return rc;
     if (!(r->ops = pg_ops_select(c->runtime.device, &r->device_note))) return PG_EINVAL;
-    if ((rc = pg_device_precision(r->ops, c->runtime.precision, &r->precision_note))) return rc;
-    pg_device_kernels(r->ops, strcmp(c->runtime.kernels, "reference") != 0);
+    pg_device_precision(r->ops, c->runtime.precision, &r->precision_note);
+    pg_device_kernels(r->ops, c->runtime.kernels == PG_KERNELS_FUSED);
     return pg_data_create(&r->data, c, r->model);
 }
 
@@ -48,7 +48,7 @@ static int place(pg_run *r, MPI_Comm world, int *reporter)
     int size;
     MPI_Comm_size(world, &size);
     int pp = c->parallel.pp, dp = c->parallel.dp ? c->parallel.dp : size / pp;
-    if ((strcmp(c->parallel.order, "auto") && !strcmp(c->placement.bind, "none")) ||
+    if ((c->parallel.order != PG_ORDER_AUTO && c->placement.bind == PG_BIND_NONE) ||
         pp * dp != size)
         return 0;
     int b = c->train.batch_size / (dp * c->train.microbatches);
@@ -83,7 +83,7 @@ int pg_run_create(pg_run **out, const pg_config *cfg, MPI_Comm world, int *repor
                         sizeof r->device_desc, r->bind_note, sizeof r->bind_note);
     if ((rc = pg_agree(world, rc, reporter))) goto fail;
     pg_grid_order_fn order = r->plan ? pg_grid_order_cells
-                                     : pg_grid_order_by_name(r->cfg.parallel.order);
+                                     : pg_grid_order_of(r->cfg.parallel.order);
     if (!order) order = pg_grid_order_replica_major; /* auto without a plan: a grid error follows */
     rc = pg_grid_create(&r->grid, world, r->cfg.parallel.pp, r->cfg.parallel.dp, order,
                         r->plan ? r->plan->cell : NULL);
@@ -120,10 +120,10 @@ void pg_run_describe(const pg_run *r, FILE *f)
     int b = c->train.batch_size / (g->dp * c->train.microbatches);
     pg_shape one = {1, m->T};
     char order[64];
-    if (r->plan && r->plan->orders && !strcmp(c->parallel.order, "auto"))
+    if (r->plan && r->plan->orders && c->parallel.order == PG_ORDER_AUTO)
         snprintf(order, sizeof order, "auto: %s", r->plan->orders->c[r->plan->orders->chosen].name);
     else
-        snprintf(order, sizeof order, "%s", c->parallel.order);
+        snprintf(order, sizeof order, "%s", pg_order_names[c->parallel.order]);
     fprintf(f, "pipegrid: %d ranks as pp=%d x dp=%d (%s), schedule %s, %d microbatches of %d "
                "samples, device %s\n",
             g->size, g->pp, g->dp, order, r->sched->name, c->train.microbatches, b,
@@ -135,17 +135,18 @@ void pg_run_describe(const pg_run *r, FILE *f)
     if (r->precision_note) fprintf(f, "note: %s\n", r->precision_note);
     if (r->bind_note[0]) fprintf(f, "note: %s\n", r->bind_note);
     if (r->device_desc[0])
-        fprintf(f, "device: rank 0 on %s, precision %s\n", r->device_desc, c->runtime.precision);
+        fprintf(f, "device: rank 0 on %s, precision %s\n", r->device_desc,
+                pg_precision_names[c->runtime.precision]);
     if (m->input == PG_INPUT_TOKENS)
         fprintf(f, "model: %s, vocab %d, ctx %d, depth %d, heads %d, width %d, %s embeddings; "
                    "%zu parameters%s, %.4g FLOP per token (forward; x3 with backward)\n",
-                c->model.type, m->input_width, m->T, c->model.depth, c->model.heads,
+                pg_model_type_names[c->model.type], m->input_width, m->T, c->model.depth, c->model.heads,
                 c->model.width, c->model.tied ? "tied" : "untied",
                 pg_model_unique_param_count(m), c->model.tied ? " (tied copy counted once)" : "",
                 pg_model_flops(m, 0, m->nlayers, one) / m->T);
     else
         fprintf(f, "model: %s, %d layers, %zu parameters, %.3g FLOP per sample (forward)\n",
-                c->model.type, m->nlayers, pg_model_param_count(m, 0, m->nlayers),
+                pg_model_type_names[c->model.type], m->nlayers, pg_model_param_count(m, 0, m->nlayers),
                 pg_model_flops(m, 0, m->nlayers, one));
     fprintf(f, "partition (%s):\n", c->parallel.partition);
     pg_partition_print(m, r->sched->nstages, r->first, (pg_shape){b, m->T}, f);

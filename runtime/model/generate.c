@@ -62,8 +62,8 @@ int pg_gen_create(pg_gen **out, const pg_stage *st)
     g->norm = has_head ? &st->layers[st->nlayers - 2] : NULL;
     g->head = has_head ? &st->layers[st->nlayers - 1] : NULL;
     g->depth = st->nlayers - (g->embed != NULL) - 2 * has_head;
-    g->V = first->iarg[0];
-    g->T = first->iarg[1];
+    g->V = first->arg.embed.vocab;
+    g->T = first->arg.embed.ctx;
     g->C = first->out_width;
     g->blocks = calloc((size_t)g->depth, sizeof *g->blocks);
     size_t cache = (size_t)g->depth * g->T * g->C;
@@ -92,7 +92,7 @@ int pg_gen_create(pg_gen **out, const pg_stage *st)
             return rc;
         }
     }
-    g->NH = g->depth ? g->blocks[0]->iarg[0] : 1;
+    g->NH = g->depth ? g->blocks[0]->arg.heads : 1;
     *out = g;
     return 0;
 }

@@ -136,11 +136,11 @@ static int gpt_create(pg_model **out, const pg_config *c)
 
 int pg_model_create(pg_model **m, const pg_config *c)
 {
-    int rc = !strcmp(c->model.type, "gpt")
+    int rc = c->model.type == PG_MODEL_GPT
                  ? gpt_create(m, c)
                  : pg_model_from_layers(m, c->model.input_dim, c->model.layers);
     if (rc) return rc;
-    int reference = !strcmp(c->runtime.kernels, "reference");
+    int reference = c->runtime.kernels == PG_KERNELS_REFERENCE;
     for (int i = 0; i < (*m)->nlayers; i++) (*m)->layers[i].reference = reference;
     return 0;
 }

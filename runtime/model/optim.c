@@ -12,7 +12,7 @@ int pg_optim_create(pg_optim **out, const pg_config *c, pg_stage **stages, int n
     *out = NULL;
     pg_optim *o = calloc(1, sizeof *o);
     if (!o) return pg_error(PG_ENOMEM, "optim: out of memory");
-    o->adamw = !strcmp(c->optim.name, "adamw");
+    o->adamw = c->optim.name == PG_OPTIM_ADAMW;
     o->beta1 = (float)c->optim.beta1;
     o->beta2 = (float)c->optim.beta2;
     o->eps = (float)c->optim.eps;
@@ -55,7 +55,7 @@ double pg_optim_lr(const pg_config *c, int step)
     double lr = c->optim.lr;
     int warm = c->optim.warmup_steps;
     if (step < warm) return lr * (step + 1) / warm;
-    if (!strcmp(c->optim.decay, "cosine")) {
+    if (c->optim.decay == PG_DECAY_COSINE) {
         int span = c->train.steps - warm;
         double progress = span > 1 ? (double)(step - warm) / (span - 1) : 1.0;
         if (progress > 1.0) progress = 1.0;

@@ -9,6 +9,7 @@
 
 #include "runtime/base/clock.h"
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 #include "runtime/base/wait.h"
 #include "runtime/schedule/schedule.h"
 
@@ -197,23 +198,6 @@ static char *events_json(size_t *len)
     return buf;
 }
 
-static int mkdirs(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return pg_error(PG_EINVAL, "trace: directory name too long: %s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(path, 0777) && errno != EEXIST)
-            return pg_error(PG_EIO, "trace: cannot create directory %s: %s", path,
-                            strerror(errno));
-        *p = c;
-        if (!c) return 0;
-    }
-}
-
 static int write_file(const char *path, const char *const *parts, const size_t *lens, int n)
 {
     FILE *f = fopen(path, "w");
@@ -237,7 +221,7 @@ int pg_trace_write(const char *dir, int *reporter)
     MPI_Comm_size(w, &size);
     size_t len = 0;
     char *mine = NULL;
-    if (!rc) rc = mkdirs(dir);
+    if (!rc) rc = pg_mkdirs(dir, "trace directory");
     if (!rc && !(mine = events_json(&len))) rc = pg_error(PG_ENOMEM, "trace: out of memory");
     if (!rc && len > (size_t)1 << 30) rc = pg_error(PG_EINVAL, "trace: rank trace over 1 GiB");
     char path[4200];

@@ -3,6 +3,7 @@
 #include "runtime/observe/trace_read.h"
 
 #include "runtime/base/error.h"
+#include "runtime/base/files.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,23 +23,10 @@ typedef struct building {
 
 static char *slurp(const char *path, long *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        pg_error(PG_EIO, "cannot open trace file '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        buf[n] = '\0';
-        *len = n;
-    } else {
-        free(buf);
-        buf = NULL;
-        pg_error(PG_EIO, "cannot read trace file '%s'", path);
-    }
-    fclose(f);
+    char *buf;
+    size_t n;
+    if (pg_read_file(path, "trace file", &buf, &n)) return NULL;
+    *len = (long)n;
     return buf;
 }
 

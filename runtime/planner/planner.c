@@ -92,7 +92,7 @@ static int layer_costs(ctx *x, int b, const pg_layer_costs **out)
                  : pg_costs_estimate(x->m, s, &e->lc);
     if (rc) return rc;
     /* optimizer bytes per parameter: AdamW reads 4 floats and writes 3, SGD 3 and 2 */
-    double per_param = !strcmp(x->a->cfg->optim.name, "sgd") ? 20.0 : 28.0;
+    double per_param = x->a->cfg->optim.name == PG_OPTIM_SGD ? 20.0 : 28.0;
     if (!x->a->profile)
         for (int l = 0; l < x->m->nlayers; l++)
             e->lc.optim[l] = per_param * (double)pg_model_param_count(x->m, l, l + 1) /

@@ -230,3 +230,20 @@ fail:
     pg_schedule_free(s);
     return rc;
 }
+
+void pg_schedule_marks(const pg_schedule *s, int rank, unsigned char *last_use,
+                       unsigned char *final_grad)
+{
+    int len = s->len[rank];
+    const pg_action *acts = s->acts[rank];
+    for (int i = 0; i < len; i++) {
+        int later_use = 0, later_grad = 0;
+        for (int j = i + 1; j < len; j++) {
+            int same = acts[j].stage == acts[i].stage;
+            later_use |= same && acts[j].mb == acts[i].mb;
+            later_grad |= same && (acts[j].kind == PG_B || acts[j].kind == PG_W);
+        }
+        last_use[i] = acts[i].mb >= 0 && !later_use;
+        final_grad[i] = (acts[i].kind == PG_B || acts[i].kind == PG_W) && !later_grad;
+    }
+}

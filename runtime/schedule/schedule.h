@@ -74,6 +74,13 @@ int pg_schedule_build(pg_schedule **s, const char *name, int pp, int v, int nmb)
  * another rank, REDUCE after each stage's last backward, OPTIM at the end. */
 int pg_schedule_add_comms(pg_schedule *s);
 
+/* Mark rank's actions (arrays of len[rank]): last_use[i] = 1 when no later
+ * action touches action i's (stage, microbatch), so its slot can be freed
+ * after it; final_grad[i] = 1 when action i is the last B or W of its stage,
+ * after which the stage's weight gradients are final. */
+void pg_schedule_marks(const pg_schedule *s, int rank, unsigned char *last_use,
+                       unsigned char *final_grad);
+
 /* Check structure (counts, ownership, ordering, matched sends and receives)
  * and dry-run the communication; on failure the message names the rank, the
  * action and the reason. */

@@ -127,13 +127,15 @@ pg_bad_input(topo_xml_no_gpu 0 "topology cli/bad/topology_no_gpu.xml: --device c
 
 # --- command lines ---
 pg_bad_input(topo_unknown_option 0 "unknown option '--bogus' (see pipegrid topo --help)" topo --bogus)
-pg_bad_input(topo_bad_nodes 0 "--nodes: expected a positive integer, got '0'" topo --nodes 0)
-pg_bad_input(topo_bad_device 0 "--device: expected auto, cuda or cpu, got 'tpu'" topo --device tpu)
+pg_bad_input(topo_bad_nodes 0 "--nodes: expected an integer in [1, 1000000], got '0'" topo --nodes 0)
+pg_bad_input(topo_bad_device 0 "--device: runtime.device: unknown device 'tpu' (expected auto, cpu or cuda)" topo --device tpu)
 pg_bad_input(schedule_unknown_option 0 "unknown option '--bogus' (see pipegrid schedule --help)" schedule --bogus)
-pg_bad_input(schedule_pp_zero 0 "--pp: expected a number in [1, 100000], got '0'" schedule --pp 0)
-pg_bad_input(schedule_mb_overflow 0 "--microbatches: expected a number in [1, 100000], got '99999999999'"
+# the same message as train --pp 0 (one option table, one key table)
+pg_bad_input(schedule_pp_zero 0 "--pp: parallel.pp: must be >= 1, got 0" schedule --pp 0)
+pg_bad_input(train_pp_zero 2 "--pp: parallel.pp: must be >= 1, got 0" train --pp 0)
+pg_bad_input(schedule_mb_overflow 0 "--microbatches: train.microbatches: must lie in [1, 2147483647], got 99999999999"
              schedule -m 99999999999)
-pg_bad_input(train_steps_overflow 2 "train.steps: expected an integer, got '99999999999'" train --steps 99999999999)
+pg_bad_input(train_steps_overflow 2 "--steps: train.steps: must lie in [0, 2147483647], got 99999999999" train --steps 99999999999)
 pg_bad_input(train_microbatches_fraction 2 "train.microbatches: expected an integer, got '1.5'" train -m 1.5)
 pg_bad_input(train_unexpected_argument 2 "unexpected argument 'extra'" train extra)
 pg_bad_input(train_resume_needs_value 2 "option '--resume' needs a value" train --resume)
@@ -180,7 +182,7 @@ pg_bad_hf(missing_tensor "${BAD}/hf_missing_tensor/model.safetensors: no tensor 
 pg_bad_hf(shape "${BAD}/hf_shape/model.safetensors: tensor 'transformer.h.0.attn.c_attn.weight' has the wrong shape (expected (8, 24))" hf_shape)
 pg_bad_hf(f16 "${BAD}/hf_f16/model.safetensors: tensor 'transformer.wte.weight' is F16 (pipegrid reads F32 tensors)" hf_f16)
 pg_bad_hf(no_weights "cannot open '${BAD}/hf_no_weights/model.safetensors'" hf_no_weights)
-pg_bad_hf(no_config "cannot open '${BAD}/hf_no_config/config.json'" hf_no_config)
+pg_bad_hf(no_config "cannot open Hugging Face config '${BAD}/hf_no_config/config.json'" hf_no_config)
 pg_bad_hf(bad_json "${BAD}/hf_bad_json/config.json: not a JSON object" hf_bad_json)
 pg_bad_hf(truncated "${BAD}/hf_truncated/model.safetensors: not a safetensors file (header length" hf_truncated)
 pg_bad_hf(text_weights "${BAD}/hf_text_weights/model.safetensors: not a safetensors file" hf_text_weights)
@@ -207,7 +209,7 @@ pg_bad_bpe(normalizer "${BAD}/bpe/normalizer.json: normalizer: only null is supp
 pg_bad_bpe(whitespace "${BAD}/bpe/whitespace.json: pre_tokenizer: expected ByteLevel" whitespace.json)
 pg_bad_bpe(added "${BAD}/bpe/added.json: added_tokens: not supported" added.json)
 pg_bad_bpe(dropout "${BAD}/bpe/dropout.json: model.dropout: only null is supported" dropout.json)
-pg_bad_bpe(missing "cannot open '${BAD}/bpe/nope.json'" nope.json)
+pg_bad_bpe(missing "cannot open tokenizer file '${BAD}/bpe/nope.json'" nope.json)
 pg_bad_bpe(vocab_small "--vocab 100 is smaller than the tokenizer's vocabulary of" good.json --vocab 100)
 pg_bad_gen(bpe_not_utf8 0 "${BAD}/bpe/latin1.txt: not UTF-8 text (byte 3)"
            prep ${BAD}/bpe/latin1.txt --tokenizer ${BAD}/bpe/good.json -o ${BAD}/data/good.h5)
@@ -225,7 +227,7 @@ pg_bad_input(sample_no_src 0 "sample needs one SRC" sample)
 pg_bad_input(sample_missing 0 "cannot open 'cli/bad/nope_ckpt'" sample cli/bad/nope_ckpt)
 pg_bad_input(sample_temperature 0 "--temperature: expected a number in [0, 100], got '-1'"
              sample x --temperature -1)
-pg_bad_input(sample_tokens 0 "--tokens: expected a number in [1, 1e+07], got 'many'" sample x -n many)
+pg_bad_input(sample_tokens 0 "--tokens: expected an integer in [1, 10000000], got 'many'" sample x -n many)
 pg_bad_input(sample_unknown_option 0 "unknown option '--greedy'" sample x --greedy)
 
 pg_bad_input(prep_vocab_zero 0 "--vocab: expected an integer in [1, 16777216], got '0'" prep --vocab 0 --check x.h5)

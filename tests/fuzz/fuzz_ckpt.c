@@ -232,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     pg_ckpt_state states[PG_CKPT_MAX_STATES];
-    int ns = pg_ckpt_states(c.optim.name, states), D = nt * ns;
+    int ns = pg_ckpt_states(pg_optim_names[c.optim.name], states), D = nt * ns;
     if (D > MAX_DATASETS) D = MAX_DATASETS;
     char *config = recorded_config(&in, c);
     tensor_edit te[MAX_DATASETS];
@@ -249,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < NROOT; i++) {
             const char *n = root_names[i];
             const char *str = !strcmp(n, "format") ? PG_CKPT_FORMAT
-                            : !strcmp(n, "optimizer") ? c.optim.name
+                            : !strcmp(n, "optimizer") ? pg_optim_names[c.optim.name]
                             : !strcmp(n, "config") ? (config ? config : "")
                             : !strcmp(n, "schedule") ? "1f1b"
                             : !strcmp(n, "rng_state") || !strcmp(n, "writer") || !strcmp(n, "created") ? "fuzz"

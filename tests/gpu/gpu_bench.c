@@ -73,13 +73,13 @@ done:
 int main(int argc, char **argv)
 {
     int iters = 10, B = 8, c;
-    const char *device = "cuda", *precision = "fp32";
     double peak = 0.0;
     MPI_Init(&argc, &argv);
     pg_config cfg;
     pg_config_init(&cfg);
     const char *defaults[] = {"model.type=gpt", "model.depth=12", "model.width=768",
-                              "model.heads=12", "model.vocab=50257", "model.ctx=1024"};
+                              "model.heads=12", "model.vocab=50257", "model.ctx=1024",
+                              "runtime.device=cuda"};
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) pg_config_set(&cfg, defaults[i]);
     static const struct option opts[] = {{"device", required_argument, 0, 'd'},
                                          {"precision", required_argument, 0, 'p'},
@@ -89,8 +89,9 @@ int main(int argc, char **argv)
                                          {"set", required_argument, 0, 's'},
                                          {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'd') device = optarg;
-        else if (c == 'p') precision = optarg;
+        if (c == 'd' && !pg_config_set_key(&cfg, "runtime.device", optarg, "--device")) continue;
+        else if (c == 'p' && !pg_config_set_key(&cfg, "runtime.precision", optarg, "--precision"))
+            continue;
         else if (c == 'k') iters = atoi(optarg);
         else if (c == 'b') B = atoi(optarg);
         else if (c == 'P') peak = atof(optarg) * 1e12;
@@ -106,11 +107,12 @@ int main(int argc, char **argv)
     }
     const char *note = NULL;
     char desc[160] = "", bind_note[256] = "";
-    const pg_ops *o = pg_ops_select(device, &note);
+    const char *precision = pg_precision_names[cfg.runtime.precision];
+    const pg_ops *o = pg_ops_select(cfg.runtime.device, &note);
     pg_model *m = NULL;
     pg_stage *st = NULL;
     if (!o || pg_device_bind(o, MPI_COMM_WORLD, NULL, desc, sizeof desc, bind_note, sizeof bind_note) ||
-        pg_device_precision(o, precision, &note) || pg_config_check(&cfg) ||
+        (pg_device_precision(o, cfg.runtime.precision, &note), 0) || pg_config_check(&cfg) ||
         pg_model_create(&m, &cfg) || pg_stage_create(&st, m, 0, 1, 0, m->nlayers, o, 1)) {
         fprintf(stderr, "gpu_bench: %s\n", pg_errmsg());
         MPI_Finalize();
@@ -152,10 +154,10 @@ int main(int argc, char **argv)
     double t = (tf + tb + to) / iters;
     int C = m->layers[1].in_width;
     double model_rate = 3.0 * fwd / t, gemm = gemm_rate(o, N, C, 4 * C, 3), gemm_bf16 = gemm;
-    if (strcmp(precision, "bf16")) { /* the same product at bf16, for every run */
-        pg_device_precision(o, "bf16", &note);
+    if (cfg.runtime.precision != PG_PREC_BF16) { /* the same product at bf16, for every run */
+        pg_device_precision(o, PG_PREC_BF16, &note);
         gemm_bf16 = gemm_rate(o, N, C, 4 * C, 3);
-        pg_device_precision(o, precision, &note);
+        pg_device_precision(o, cfg.runtime.precision, &note);
     }
     printf("device: %s%s%s, precision %s\n", o->name, desc[0] ? " " : "", desc, precision);
     printf("model: depth %d, width %d, heads %d, vocab %d, ctx %d, batch %d; %zu parameters\n",

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *const pg_prec_names[] = {"fp32", "tf32", "bf16"};
 static const double pg_prec_tol[] = {1e-5, 1e-3, 2e-2};
 
 /* The CUDA backend, or exit PG_TEST_SKIP (77: ctest reports "skipped")
@@ -44,7 +43,7 @@ static inline const pg_ops *pg_gpu_or_skip(const char *test)
         exit(PG_TEST_SKIP);
     }
     const char *note = NULL;
-    const pg_ops *o = pg_ops_select("cuda", &note);
+    const pg_ops *o = pg_ops_select(PG_DEVICE_CUDA, &note);
     if (!o) {
         printf("SKIP %s: %s\n", test, pg_errmsg());
         exit(PG_TEST_SKIP);

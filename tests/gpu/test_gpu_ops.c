@@ -34,9 +34,9 @@ static void same(const char *what, const float *d, const float *h, size_t n, dou
     float *got = malloc(sizeof(float) * n);
     gpu->download(got, d, sizeof(float) * n);
     double rel = pg_rel_diff(got, h, n);
-    printf("  %-34s %s  rel %.2e  (tol %.0e)\n", what, pg_prec_names[prec], rel, tol);
+    printf("  %-34s %s  rel %.2e  (tol %.0e)\n", what, pg_precision_names[prec], rel, tol);
     CHECK_MSG(rel <= tol, "%s at %s: relative difference %.3g > %.3g", what,
-              pg_prec_names[prec], rel, tol);
+              pg_precision_names[prec], rel, tol);
     free(got);
 }
 
@@ -337,12 +337,12 @@ int main(void)
     cpu = pg_ops_cpu();
     const char *note;
     for (prec = 0; prec < 3; prec++) {
-        CHECK(pg_device_precision(gpu, pg_prec_names[prec], &note) == 0);
-        printf("precision %s:\n", pg_prec_names[prec]);
+        pg_device_precision(gpu, (pg_precision)prec, &note);
+        printf("precision %s:\n", pg_precision_names[prec]);
         test_matmul(pg_prec_tol[prec]);
         test_attention(pg_prec_tol[prec]);
     }
-    pg_device_precision(gpu, "fp32", &note);
+    pg_device_precision(gpu, PG_PREC_FP32, &note);
     prec = 0;
     printf("fp32 ops (computed in fp32 at every precision):\n");
     test_memory();

@@ -46,11 +46,11 @@ int main(int argc, char **argv)
         const char *kernels = p < 3 ? "fused" : "reference";
         int prec = p % 3;
         pg_trainrun got = {0};
-        int rc = run(pg_gpu_device(), pg_prec_names[prec], kernels, &got);
-        CHECK_MSG(rc == 0, "cuda %s %s: %s", pg_prec_names[prec], kernels, pg_errmsg());
+        int rc = run(pg_gpu_device(), pg_precision_names[prec], kernels, &got);
+        CHECK_MSG(rc == 0, "cuda %s %s: %s", pg_precision_names[prec], kernels, pg_errmsg());
         if (!rc) {
             char label[64];
-            snprintf(label, sizeof label, "%s %s %s vs cpu", pg_gpu_device(), pg_prec_names[prec],
+            snprintf(label, sizeof label, "%s %s %s vs cpu", pg_gpu_device(), pg_precision_names[prec],
                      kernels);
             int bad = pg_trainrun_compare(&cfg, &ref, &got, pg_prec_tol[prec], label);
             printf("%s: %d mismatches (tol %.0e); losses cpu %.6f cuda %.6f at step %d\n", label,

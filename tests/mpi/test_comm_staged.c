@@ -57,15 +57,15 @@ int main(int argc, char **argv)
     pg_comm_destroy(c);
 
     pg_comm *bad = NULL;
-    CHECK(pg_comm_create(&bad, MPI_COMM_WORLD, o, "nccl", 0, 60) == PG_EINVAL);
+    CHECK(pg_comm_create(&bad, MPI_COMM_WORLD, o, PG_COMM_NCCL, 0, 60) == PG_EINVAL);
     CHECK(strstr(pg_errmsg(), "runtime.comm=nccl") != NULL);
-    CHECK(pg_comm_create(&bad, MPI_COMM_WORLD, o, "auto", 1, 60) == 0 && !strcmp(bad->ops->name, "mpi"));
+    CHECK(pg_comm_create(&bad, MPI_COMM_WORLD, o, PG_COMM_AUTO, 1, 60) == 0 && !strcmp(bad->ops->name, "mpi"));
     pg_comm_destroy(bad);
 
     pg_ops dev = *o;
     dev.name = "cuda"; /* the CPU's memory behind a device backend's name */
     pg_comm *one = NULL;
-    CHECK(pg_comm_create(&one, MPI_COMM_SELF, &dev, "nccl", 0, 60) == 0);
+    CHECK(pg_comm_create(&one, MPI_COMM_SELF, &dev, PG_COMM_NCCL, 0, 60) == 0);
     CHECK_MSG(one && !strcmp(one->ops->name, "mpi-staged"), "a one-rank group got '%s'",
               one ? one->ops->name : "nothing");
     if (one) pg_comm_destroy(one);

@@ -54,13 +54,45 @@ int main(void)
     EXPECT_ERROR(pg_config_set(&c, "nodot=1"), "expected section.key=value");
     EXPECT_ERROR(pg_config_set(&c, "train.nope=1"), "unknown key 'train.nope'");
 
-    /* value checks */
+    /* values are checked when they are read, against the key's table row:
+     * choices become enums, numbers must lie in their bounds; a refused value
+     * leaves the old one */
     pg_config_init(&c);
-    pg_config_set(&c, "optim.name=lamb");
-    EXPECT_ERROR(pg_config_check(&c), "optim.name: unknown optimizer 'lamb'");
+    CHECK(c.optim.name == PG_OPTIM_ADAMW && c.model.type == PG_MODEL_GPT);
+    EXPECT_ERROR(pg_config_set(&c, "optim.name=lamb"),
+                 "--set: optim.name: unknown optimizer 'lamb' (expected adamw or sgd)");
+    CHECK(c.optim.name == PG_OPTIM_ADAMW);
+    CHECK(pg_config_set(&c, "optim.name=sgd") == 0 && c.optim.name == PG_OPTIM_SGD);
+    CHECK(pg_config_set(&c, "runtime.precision=bf16") == 0 && c.runtime.precision == PG_PREC_BF16);
+    EXPECT_ERROR(load(&c, "[runtime]\nthreads = 1\ndevice = gpu\n"),
+                 "t.ini:3: runtime.device: unknown device 'gpu' (expected auto, cpu or cuda)");
+    EXPECT_ERROR(pg_config_set(&c, "train.microbatches=0"), "train.microbatches: must be >= 1, got 0");
+    CHECK(c.train.microbatches == 4);
+    EXPECT_ERROR(load(&c, "[optim]\nlr = -0.5\n"), "t.ini:2: optim.lr: must be > 0, got -0.5");
+    EXPECT_ERROR(pg_config_set(&c, "optim.lr=0"), "optim.lr: must be > 0, got 0");
+    EXPECT_ERROR(pg_config_set(&c, "optim.beta1=1"), "optim.beta1: must lie in [0, 1), got 1");
+    CHECK(pg_config_set(&c, "optim.beta1=0") == 0);
+    EXPECT_ERROR(pg_config_set(&c, "placement.cross_rail=0"),
+                 "placement.cross_rail: must lie in (0, 1], got 0");
+    CHECK(pg_config_set(&c, "placement.cross_rail=1") == 0);
+    EXPECT_ERROR(pg_config_set(&c, "train.batch_size=2000000"),
+                 "train.batch_size: must lie in [1, 1048576], got 2000000");
+    EXPECT_ERROR(pg_config_set(&c, "checkpoint.dir="), "checkpoint.dir: must not be empty");
+    EXPECT_ERROR(pg_config_set_key(&c, "parallel.pp", "0", "--pp"), "--pp: parallel.pp: must be >= 1, got 0");
+    EXPECT_ERROR(pg_config_set_key(&c, "parallel.nope", "1", "--x"), "--x: unknown key 'parallel.nope'");
+    char values[64];
+    pg_config_values("runtime.comm", values, sizeof values);
+    CHECK(!strcmp(values, "auto | mpi | nccl"));
+    pg_config_values("train.steps", values, sizeof values);
+    CHECK(!strcmp(values, ""));
+
+    /* the rules between keys stay in pg_config_check */
     pg_config_init(&c);
-    pg_config_set(&c, "train.microbatches=0");
-    EXPECT_ERROR(pg_config_check(&c), "train.microbatches: must be >= 1");
+    CHECK(pg_config_set(&c, "model.heads=5") == 0);
+    EXPECT_ERROR(pg_config_check(&c), "model.width=64 must be positive and divisible by model.heads=5");
+    pg_config_init(&c);
+    CHECK(pg_config_set(&c, "parallel.schedule=file") == 0);
+    EXPECT_ERROR(pg_config_check(&c), "parallel.schedule=file needs parallel.schedule_file");
 
     /* a dump reads back to the same configuration */
     pg_config_init(&c);
@@ -74,6 +106,9 @@ int main(void)
     CHECK(pg_config_init(&d) == 0);
     CHECK(pg_config_load_string(&d, text, "dump") == 0);
     CHECK(memcmp(&c, &d, sizeof c) == 0);
+    /* each section once */
+    CHECK(strstr(text, "[runtime]") && !strstr(strstr(text, "[runtime]") + 1, "[runtime]"));
+    CHECK(strstr(text, "halt_file = ") < strstr(text, "[checkpoint]"));
     free(text);
     return pg_test_summary("test_config");
 }

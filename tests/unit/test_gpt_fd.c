@@ -171,7 +171,8 @@ static void check(const char *spec, int in_width, int B, int T, double wscale)
     l.in_width = in_width;
     CHECK_MSG(l.kind && l.kind->configure(&l, args) == 0, "configure %s", spec);
     int N = B * T, C = l.out_width;
-    ref r = {B, T, in_width, l.iarg[0], l.iarg[0], NULL};
+    int k = strcmp(name, "embed") ? l.arg.heads : l.arg.embed.vocab; /* NH or V */
+    ref r = {B, T, in_width, k, k, NULL};
     int *tokens = malloc(sizeof(int) * N);
     pg_rng g0;
     pg_rng_init(&g0, 11, 3, 5);

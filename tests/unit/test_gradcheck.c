@@ -116,7 +116,7 @@ static void check_layer_mode(const char *spec, int in_width, int B, int T, doubl
     for (size_t i = 0; i < nout; i++) h.g[i] = (float)pg_rng_normal(&r);
     for (size_t i = 0; i < nin; i++) h.target[i] = (float)pg_rng_normal(&r);
     for (int i = 0; i < h.N; i++) h.labels[i] = (int)(pg_rng_u64(&r) % (uint64_t)(in_width ? in_width : 1));
-    /* token ids for an embedding (iarg[0] = vocabulary), repeated so that
+    /* token ids for an embedding (arg.embed.vocab), repeated so that
      * rows share gradient rows */
     for (int i = 0; i < h.N; i++) tokens[i] = (int)(pg_rng_u64(&r) % 3);
     size_t off = 0;

@@ -6,6 +6,7 @@
 #include "tests/support/testlib.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EXPECT_REJECT(text, ...)                                                          \
@@ -19,6 +20,34 @@
                       pg_errmsg(), want_[i_]);                                            \
         pg_schedule_free(s_);                                                             \
     } while (0)
+
+/* pg_schedule_marks on every rank: one last use per (stage, microbatch) a
+ * rank touches, after every other action on it; one final weight gradient per
+ * stage with a backward, after every other B or W of that stage. */
+static void check_marks(const pg_schedule *s)
+{
+    for (int r = 0; r < s->pp; r++) {
+        int len = s->len[r];
+        unsigned char *use = calloc((size_t)len + 1, 1), *grad = calloc((size_t)len + 1, 1);
+        pg_schedule_marks(s, r, use, grad);
+        for (int i = 0; i < len; i++) {
+            pg_action a = s->acts[r][i];
+            int uses = 0, grads = 0, last_use = -1, last_grad = -1;
+            for (int j = 0; j < len; j++) {
+                pg_action b = s->acts[r][j];
+                if (b.stage != a.stage) continue;
+                if (a.mb >= 0 && b.mb == a.mb) uses += use[j], last_use = j;
+                if (b.kind == PG_B || b.kind == PG_W) grads += grad[j], last_grad = j;
+            }
+            if (a.mb >= 0) CHECK_MSG(uses == 1 && use[last_use], "%s rank %d action %d: last use",
+                                     s->name, r, i);
+            if (last_grad >= 0) CHECK_MSG(grads == 1 && grad[last_grad], "%s rank %d: final grad",
+                                          s->name, r);
+        }
+        free(use);
+        free(grad);
+    }
+}
 
 int main(void)
 {
@@ -87,6 +116,7 @@ int main(void)
                 CHECK_MSG(r.step_time <= 6.0 * m + 2 * (pp - 1) + 1e-9, "zbv pp=%d m=%d: step %g",
                           pp, m, r.step_time);
             for (int k = 0; k < pp; k++) CHECK(r.peak_inflight[k] <= 2 * pp);
+            check_marks(s);
             pg_sim_result_free(&r);
             pg_schedule_free(s);
         }

@@ -45,8 +45,8 @@ static int emulated_configure(pg_layer *l, const char *args)
             continue;
         }
         if (!strcmp(tok, "per")) {
-            if (!strcmp(val, "sample")) l->iarg[0] = 1;
-            else if (!strcmp(val, "microbatch")) l->iarg[0] = 0;
+            if (!strcmp(val, "sample")) l->arg.emulated.per_sample = 1;
+            else if (!strcmp(val, "microbatch")) l->arg.emulated.per_sample = 0;
             else goto bad;
             continue;
         }
@@ -59,7 +59,7 @@ static int emulated_configure(pg_layer *l, const char *args)
         else goto bad;
     }
     l->out_width = (int)width;
-    for (int k = 0; k < 3; k++) l->farg[k] = ms[k] * 1e-3;
+    for (int k = 0; k < 3; k++) l->arg.emulated.seconds[k] = ms[k] * 1e-3;
     if (params > 0 && !pg_layer_add_param(l, "weight", (int)params, 0, PG_INIT_ZERO, 0.0f, 0))
         return pg_error(PG_EINVAL, "layer %d: emulated: too many parameter tensors", l->index);
     return 0;

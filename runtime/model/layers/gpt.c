@@ -46,8 +46,8 @@ static int embed_configure(pg_layer *l, const char *args)
         return pg_error(PG_EINVAL, "layer %d: embed must be the first layer of a gpt model",
                         l->index);
     l->out_width = C;
-    l->iarg[0] = V;
-    l->iarg[1] = T;
+    l->arg.embed.vocab = V;
+    l->arg.embed.ctx = T;
     pg_param *wte = pg_layer_add_param(l, "wte", V, C, PG_INIT_NORMAL, GPT_STD, 1);
     pg_layer_add_param(l, "wpe", T, C, PG_INIT_NORMAL, 0.01f, 1);
     wte->tied = !untied;
@@ -101,7 +101,7 @@ static int block_configure(pg_layer *l, const char *args)
         return pg_error(PG_EINVAL, "layer %d: block width %d is not divisible by %d heads",
                         l->index, C, NH);
     l->out_width = C;
-    l->iarg[0] = NH;
+    l->arg.heads = NH;
     float resid = GPT_STD / sqrtf(2.0f * (float)depth);
     pg_layer_add_param(l, "ln1.weight", C, 0, PG_INIT_ONE, 0.0f, 0);
     pg_layer_add_param(l, "ln1.bias", C, 0, PG_INIT_ZERO, 0.0f, 0);
@@ -123,15 +123,15 @@ static int block_configure(pg_layer *l, const char *args)
 static size_t att_floats(const pg_layer *l, pg_shape s)
 {
     const pg_ops *o = l->ops ? l->ops : pg_ops_cpu();
-    if (o->attention_saved_floats) return o->attention_saved_floats(s.B, s.T, l->iarg[0]);
-    return (size_t)s.B * l->iarg[0] * s.T * s.T;
+    if (o->attention_saved_floats) return o->attention_saved_floats(s.B, s.T, l->arg.heads);
+    return (size_t)s.B * l->arg.heads * s.T * s.T;
 }
 
 static size_t att_scratch_floats(const pg_layer *l, pg_shape s)
 {
     const pg_ops *o = l->ops ? l->ops : pg_ops_cpu();
-    if (o->attention_scratch_floats) return o->attention_scratch_floats(s.B, s.T, l->iarg[0]);
-    return (size_t)s.B * l->iarg[0] * s.T * s.T;
+    if (o->attention_scratch_floats) return o->attention_scratch_floats(s.B, s.T, l->arg.heads);
+    return (size_t)s.B * l->arg.heads * s.T * s.T;
 }
 
 /* saved: ln1 (N,C) | mean1, rstd1 (N each) | qkv (N,3C) | att (att_floats) | y (N,C)
@@ -188,7 +188,7 @@ static block_views views_of(const pg_layer *l, pg_shape s, const float *saved,
 static void block_forward(const pg_layer *l, const pg_ops *o, const pg_mb *mb, const float *in,
                           float *out, float *saved)
 {
-    int B = mb->shape.B, T = mb->shape.T, N = B * T, C = l->in_width, NH = l->iarg[0];
+    int B = mb->shape.B, T = mb->shape.T, N = B * T, C = l->in_width, NH = l->arg.heads;
     const pg_param *p = l->params;
     block_views v = views_of(l, mb->shape, saved, NULL);
     o->layernorm_forward(v.ln1, v.mean1, v.rstd1, in, p[LN1_W].w, p[LN1_B].w, N, C); // (N,C)
@@ -207,7 +207,7 @@ static void block_backward_input(const pg_layer *l, const pg_ops *o, const pg_mb
                                  const float *in, const float *saved, const float *dout,
                                  float *din, float *gsaved)
 {
-    int B = mb->shape.B, T = mb->shape.T, N = B * T, C = l->in_width, NH = l->iarg[0];
+    int B = mb->shape.B, T = mb->shape.T, N = B * T, C = l->in_width, NH = l->arg.heads;
     const pg_param *p = l->params;
     block_views v = views_of(l, mb->shape, saved, gsaved);
     size_t NC = (size_t)N * C;

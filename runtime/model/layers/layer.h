@@ -92,9 +92,17 @@ struct pg_layer {
     int in_width, out_width;
     int nparams;
     pg_param params[PG_MAX_PARAMS];
-    /* kind-specific settings, filled by configure */
-    int iarg[4];
-    double farg[4];
+    /* the settings of the layer's kind, filled by its configure */
+    union {
+        int bias;                         /* linear: 1 = with a bias vector */
+        int hidden;                       /* resmlp: hidden width H */
+        struct { int vocab, ctx; } embed; /* embed: vocabulary V, context T */
+        int heads;                        /* block: attention heads NH */
+        struct {
+            double seconds[3]; /* forward, input and weight gradient */
+            int per_sample;    /* 1: seconds per sample, 0: per microbatch */
+        } emulated;
+    } arg;
     int glue;            /* partition: 1 = always in the stage of the next layer (gpt
                             embedding), -1 = of the previous one (final norm, head) */
     int reference;       /* runtime.kernels=reference: the plain path instead of the fused

@@ -21,7 +21,7 @@ static int linear_configure(pg_layer *l, const char *args)
     if (out < 1 || out > (1 << 24))
         return pg_error(PG_EINVAL, "layer %d: linear width %ld out of range", l->index, out);
     l->out_width = (int)out;
-    l->iarg[0] = bias;
+    l->arg.bias = bias;
     // weight (OUT, IN) ~ N(0, 1/IN): unit-variance outputs for unit-variance inputs
     pg_layer_add_param(l, "weight", l->out_width, l->in_width, PG_INIT_NORMAL,
                        1.0f / sqrtf((float)l->in_width), 1);
@@ -34,7 +34,7 @@ static void linear_forward(const pg_layer *l, const pg_ops *o, const pg_mb *mb, 
 {
     (void)saved;
     // in (N, IN) -> out (N, OUT)
-    const float *bias = l->iarg[0] ? l->params[1].w : NULL;
+    const float *bias = l->arg.bias ? l->params[1].w : NULL;
     o->matmul_forward(out, in, l->params[0].w, bias, pg_rows(mb->shape), l->in_width,
                       l->out_width);
 }
@@ -56,7 +56,7 @@ static void linear_backward_weight(const pg_layer *l, const pg_ops *o, const pg_
 {
     (void)saved, (void)gsaved;
     // dweight (OUT, IN) += dout^T @ in; dbias (OUT) += sum_rows dout
-    float *dbias = l->iarg[0] ? l->params[1].g : NULL;
+    float *dbias = l->arg.bias ? l->params[1].g : NULL;
     o->matmul_backward_weight(l->params[0].g, dbias, dout, in, pg_rows(mb->shape), l->in_width,
                               l->out_width);
 }

@@ -47,7 +47,7 @@ pg_param *pg_layer_add_param(pg_layer *l, const char *name, int d0, int d1, pg_i
 double pg_layer_fixed_time(const pg_layer *l, int phase, pg_shape s)
 {
     if (l->kind != &pg_layer_emulated) return 0.0;
-    return l->farg[phase] * (l->iarg[0] ? s.B : 1);
+    return l->arg.emulated.seconds[phase] * (l->arg.emulated.per_sample ? s.B : 1);
 }
 
 size_t pg_layer_nothing_saved(const pg_layer *l, pg_shape s)

@@ -21,7 +21,7 @@ static int resmlp_configure(pg_layer *l, const char *args)
                         l->index, args);
     int C = l->in_width, H = (int)h;
     l->out_width = C;
-    l->iarg[0] = H;
+    l->arg.hidden = H;
     pg_layer_add_param(l, "ln.weight", C, 0, PG_INIT_ONE, 0.0f, 0);
     pg_layer_add_param(l, "ln.bias", C, 0, PG_INIT_ZERO, 0.0f, 0);
     pg_layer_add_param(l, "fc1.weight", H, C, PG_INIT_NORMAL, 1.0f / sqrtf((float)C), 1);
@@ -36,14 +36,14 @@ static int resmlp_configure(pg_layer *l, const char *args)
 static size_t resmlp_saved(const pg_layer *l, pg_shape s)
 {
     size_t N = (size_t)pg_rows(s);
-    return N * l->in_width + 2 * N + 2 * N * l->iarg[0];
+    return N * l->in_width + 2 * N + 2 * N * l->arg.hidden;
 }
 
 /* gsaved layout: dh (N,H) | dln (N,C) */
 static size_t resmlp_gsaved(const pg_layer *l, pg_shape s)
 {
     size_t N = (size_t)pg_rows(s);
-    return N * l->iarg[0] + N * l->in_width;
+    return N * l->arg.hidden + N * l->in_width;
 }
 
 typedef struct views {
@@ -52,7 +52,7 @@ typedef struct views {
 
 static views saved_views(const pg_layer *l, int N, const float *saved)
 {
-    size_t C = (size_t)l->in_width, H = (size_t)l->iarg[0];
+    size_t C = (size_t)l->in_width, H = (size_t)l->arg.hidden;
     float *s = (float *)saved;
     views v = {s, s + N * C, s + N * C + N, s + N * C + 2 * N, s + N * C + 2 * N + N * H};
     return v;
@@ -61,7 +61,7 @@ static views saved_views(const pg_layer *l, int N, const float *saved)
 static void resmlp_forward(const pg_layer *l, const pg_ops *o, const pg_mb *mb, const float *in,
                            float *out, float *saved)
 {
-    int N = pg_rows(mb->shape), C = l->in_width, H = l->iarg[0];
+    int N = pg_rows(mb->shape), C = l->in_width, H = l->arg.hidden;
     const pg_param *p = l->params;
     views v = saved_views(l, N, saved);
     o->layernorm_forward(v.ln, v.mean, v.rstd, in, p[LN_W].w, p[LN_B].w, N, C); // (N,C)
@@ -75,7 +75,7 @@ static void resmlp_backward_input(const pg_layer *l, const pg_ops *o, const pg_m
                                   const float *in, const float *saved, const float *dout,
                                   float *din, float *gsaved)
 {
-    int N = pg_rows(mb->shape), C = l->in_width, H = l->iarg[0];
+    int N = pg_rows(mb->shape), C = l->in_width, H = l->arg.hidden;
     const pg_param *p = l->params;
     views v = saved_views(l, N, saved);
     float *dh = gsaved, *dln = gsaved + (size_t)N * H;
@@ -92,7 +92,7 @@ static void resmlp_backward_weight(const pg_layer *l, const pg_ops *o, const pg_
                                    const float *in, const float *saved, const float *dout,
                                    const float *gsaved)
 {
-    int N = pg_rows(mb->shape), C = l->in_width, H = l->iarg[0];
+    int N = pg_rows(mb->shape), C = l->in_width, H = l->arg.hidden;
     const pg_param *p = l->params;
     views v = saved_views(l, N, saved);
     const float *dh = gsaved, *dln = gsaved + (size_t)N * H;
@@ -103,7 +103,7 @@ static void resmlp_backward_weight(const pg_layer *l, const pg_ops *o, const pg_
 
 static double resmlp_flops(const pg_layer *l, pg_shape s)
 {
-    double N = pg_rows(s), C = l->in_width, H = l->iarg[0];
+    double N = pg_rows(s), C = l->in_width, H = l->arg.hidden;
     return 4.0 * N * C * H + 8.0 * N * H + 10.0 * N * C;
 }
 
