@@ -45,16 +45,10 @@ static void direct(MPI_Comm world, int rank)
     free(b);
 }
 
+/* on top of the tiny MLP (tests/support/trainrun.h) */
 static const char *const DEFAULTS[] = {
-    "model.type=mlp",
-    "model.input_dim=8",
-    "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
-    "data.teacher_hidden=16",
-    "train.batch_size=96",
     "train.microbatches=2",
-    "optim.lr=0.01",
     "optim.warmup_steps=0",
-    "parallel.partition=uniform",
 };
 
 int main(int argc, char **argv)
@@ -64,8 +58,9 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     direct(MPI_COMM_WORLD, rank);
     pg_config cfg;
-    pg_config_init(&cfg);
-    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++) pg_config_set(&cfg, DEFAULTS[i]);
+    CHECK(pg_trainrun_tiny_mlp(&cfg) == 0);
+    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++)
+        CHECK(pg_config_set(&cfg, DEFAULTS[i]) == 0);
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--pp")) cfg.parallel.pp = atoi(argv[i + 1]);
     pg_trainrun bulk, tiny;

@@ -25,18 +25,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* on top of the tiny MLP (tests/support/trainrun.h) */
 static const char *const DEFAULTS[] = {
-    "model.type=mlp",
-    "model.input_dim=8",
-    "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
-    "data.teacher_hidden=16",
-    "train.batch_size=96",
     "optim.name=adamw",
-    "optim.lr=0.01",
     "optim.warmup_steps=2",
     "optim.decay=cosine",
     "optim.weight_decay=0.01",
-    "parallel.partition=uniform",
     "parallel.pp=2",
     "parallel.dp=2",
     "checkpoint.keep=2",
@@ -86,8 +80,9 @@ int main(int argc, char **argv)
         else if (c == 'k') at = atoi(optarg);
     }
     pg_config cfg;
-    pg_config_init(&cfg);
-    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++) pg_config_set(&cfg, DEFAULTS[i]);
+    CHECK(pg_trainrun_tiny_mlp(&cfg) == 0);
+    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++)
+        CHECK(pg_config_set(&cfg, DEFAULTS[i]) == 0);
     char dir[64] = "/tmp/pg_ckpt_resume_XXXXXX";
     if (rank == 0 && !mkdtemp(dir)) die("mkdtemp");
     MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);

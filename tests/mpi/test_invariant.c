@@ -22,21 +22,13 @@
 
 #define RTOL 1e-5
 
-/* A small model touching every layer kind with weights, 7 layers before the
- * loss so that up to 7 stages fit; batch 96 divides by dp x M for dp in
- * {1,2,4} and M in {1,3,8}. */
+/* The tiny MLP (tests/support/trainrun.h: up to 7 stages, batch 96 divides by
+ * dp x M for dp in {1,2,4} and M in {1,3,8}), with these keys on top. */
 static const char *const DEFAULTS[] = {
-    "model.type=mlp",
-    "model.input_dim=8",
-    "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
-    "data.teacher_hidden=16",
-    "train.batch_size=96",
     "optim.name=adamw",
-    "optim.lr=0.01",
     "optim.warmup_steps=0",
     "optim.decay=none",
     "optim.weight_decay=0.01",
-    "parallel.partition=uniform",
 };
 
 int main(int argc, char **argv)
@@ -46,8 +38,9 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     pg_config cfg;
-    pg_config_init(&cfg);
-    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++) pg_config_set(&cfg, DEFAULTS[i]);
+    CHECK(pg_trainrun_tiny_mlp(&cfg) == 0);
+    for (size_t i = 0; i < sizeof DEFAULTS / sizeof *DEFAULTS; i++)
+        CHECK(pg_config_set(&cfg, DEFAULTS[i]) == 0);
     int steps = 5, c, rc = 0, batch_set = 0;
     char label[256], scheds[512] = "", mbs[512] = "";
     static const struct option opts[] = {

@@ -96,3 +96,19 @@ int pg_trainrun_compare(const pg_config *cfg, const pg_trainrun *a, const pg_tra
     pg_model_free(m);
     return bad;
 }
+
+int pg_trainrun_tiny_mlp(pg_config *cfg)
+{
+    static const char *const keys[] = {
+        "model.type=mlp",
+        "model.input_dim=8",
+        "model.layers=linear:24 relu resmlp:32 layernorm linear:16 gelu linear:4 mse",
+        "data.teacher_hidden=16",
+        "train.batch_size=96",
+        "optim.lr=0.01",
+        "parallel.partition=uniform",
+    };
+    int rc = pg_config_init(cfg);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys && !rc; i++) rc = pg_config_set(cfg, keys[i]);
+    return rc;
+}

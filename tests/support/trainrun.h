@@ -16,6 +16,13 @@ typedef struct pg_trainrun {
     size_t nparams;
 } pg_trainrun;
 
+/* The tiny MLP the grid tests share, on cfg's defaults: every layer kind with
+ * weights, 7 layers before the loss (so up to 7 stages), the teacher task,
+ * batch 96 (divisible by dp x M for dp in {1, 2, 4} and M in {1, 3, 8}),
+ * lr 0.01, a uniform partition. Tests set their own keys on top. 0 or a
+ * pg_err. */
+int pg_trainrun_tiny_mlp(pg_config *cfg);
+
 /* Train `steps` steps of cfg over `world` (collective). Returns 0 or a
  * pg_err; on error the failing rank prints the message. */
 int pg_trainrun_go(const pg_config *cfg, MPI_Comm world, int steps, pg_trainrun *out);
