@@ -24,7 +24,9 @@
  * ncclCommGetAsyncError of all of them through pg_poll (yielding, reported
  * to the watchdog, timing out after `timeout` seconds when no watchdog thread
  * runs) and agree on the outcome. On a failure anywhere, every rank aborts its
- * communicators (ncclCommAbort) and returns an error.
+ * communicators (ncclCommAbort) and returns an error. Then the p2p lanes are
+ * connected (p2p_connect), all at once, so that no first send or receive
+ * waits for a connection later.
  *
  * Operations on a non-blocking communicator may return ncclInProgress while
  * NCCL enqueues them (the first send to a peer connects to it): the call then
@@ -93,16 +95,18 @@ typedef struct settle_ctx {
     int n;
 } settle_ctx;
 
+/* pg_poll's test: done when every lane has settled; an error on any lane
+ * (a dead peer's among them) ends the wait at once */
 static int settled(void *ctx, int *done)
 {
     settle_ctx *x = ctx;
-    *done = 0;
+    int busy = 0;
     for (int i = 0; i < x->n; i++) {
         int rc = async_state(x->lanes[i]);
         if (rc < 0) return rc;
-        if (rc == 1) return 0;
+        busy |= rc == 1;
     }
-    *done = 1;
+    *done = !busy;
     return 0;
 }
 
@@ -333,6 +337,40 @@ static int p2p_lanes_start(pg_comm *c, nccl_impl *x, int mine)
     return rc;
 }
 
+/* Connect every p2p lane now: NCCL connects two ranks lazily, in the group
+ * end of their first send/receive, which then waits for the peer's; posted
+ * one at a time in schedule order, a ring of first receives could wait on
+ * each other. Here every rank posts one float each way on all its lanes
+ * before it waits for any (non-blocking communicators return at once), then
+ * waits for them all together. */
+static int p2p_connect(nccl_impl *x)
+{
+    float *scratch = NULL;
+    PG_CUDA_TRY(cudaMalloc((void **)&scratch, sizeof(float) * NLANES));
+    int rc = pg_cuda_status(cudaMemset(scratch, 0, sizeof(float) * NLANES), "cudaMemset",
+                            __FILE__, __LINE__);
+    settle_ctx s = {{NULL}, 0};
+    for (int i = 0; i < NLANES && !rc; i++) {
+        lane *l = &x->p2p[i];
+        if (!l->comm) continue;
+        int out = i == OUT_NEXT || i == OUT_PREV;
+        rc = pg_nccl_status(ncclGroupStart(), "ncclGroupStart", __FILE__, __LINE__);
+        ncclResult_t r = out ? ncclSend(scratch + i, 1, ncclFloat, l->index, l->comm, l->stream)
+                             : ncclRecv(scratch + i, 1, ncclFloat, l->index, l->comm, l->stream);
+        if (!rc) rc = pg_nccl_status(r, out ? "ncclSend" : "ncclRecv", __FILE__, __LINE__);
+        r = ncclGroupEnd();
+        if (!rc && r != ncclSuccess && r != ncclInProgress)
+            rc = pg_nccl_status(r, "ncclGroupEnd", __FILE__, __LINE__);
+        s.lanes[s.n++] = l;
+    }
+    if (!rc) rc = pg_poll(settled, &s, x->timeout, "NCCL lanes to connect to the neighbours", NULL);
+    for (int i = 0; i < s.n && !rc; i++)
+        rc = pg_cuda_status(cudaStreamSynchronize(s.lanes[i]->stream), "cudaStreamSynchronize",
+                            __FILE__, __LINE__);
+    cudaFree(scratch);
+    return rc;
+}
+
 int pg_comm_nccl_create(pg_comm **out, MPI_Comm m, int p2p_lanes, double timeout)
 {
     *out = NULL;
@@ -363,6 +401,11 @@ int pg_comm_nccl_create(pg_comm **out, MPI_Comm m, int p2p_lanes, double timeout
         for (int i = 0; i < NLANES; i++)
             if (x->p2p[i].comm) s.lanes[s.n++] = &x->p2p[i];
         mine = pg_poll(settled, &s, timeout, "NCCL communicators to initialise", NULL);
+        rc = pg_agree(m, mine, NULL);
+    }
+    /* 4. connect the p2p lanes, agree */
+    if (!rc && p2p_lanes && c->size > 1) {
+        mine = p2p_connect(x);
         rc = pg_agree(m, mine, NULL);
     }
     if (rc) {
