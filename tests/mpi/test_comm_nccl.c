@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     /* a GPU per rank where there are enough (local rank modulo the count) */
     const char *note = NULL;
-    const pg_ops *o = pg_ops_select("cuda", &note);
+    const pg_ops *o = pg_ops_select(PG_DEVICE_CUDA, &note);
     char desc[160], bnote[256];
     if (o && pg_device_bind(o, MPI_COMM_WORLD, NULL, desc, sizeof desc, bnote, sizeof bnote))
         o = NULL;
