@@ -351,21 +351,31 @@ static const char *skipped_note(int skipped)
 }
 
 /* A stop was requested (runtime/guard/halt.h): every rank is here after the same
- * step. */
-static int halted(pg_run *r, int step, const char *why, pg_progress *p)
+ * step, whose log line is out. `saved`: the step's periodic checkpoint was
+ * just written (it is not written twice). The checkpoint is committed first;
+ * the step's evaluation (when due) follows, so a kill during it loses no step. */
+static int halted(pg_run *r, int step, const char *why, int saved, pg_progress *p)
 {
+    const pg_config *c = &r->cfg;
+    double t0 = pg_now();
     pg_watchdog_phase(PG_PHASE_CHECKPOINT);
-    int rc = pg_ckpt_save(r, r->cfg.checkpoint.dir);
+    int rc = saved ? 0 : pg_ckpt_save(r, c->checkpoint.dir);
     if (!rc) rc = pg_ckpt_finish(r);
+    double dt = pg_now() - t0;
     if (rc) { /* agreed: every rank holds the message */
         if (r->grid->rank == 0) pg_cli_error(pg_errmsg());
         return PG_EXIT_FAIL;
     }
+    pg_watchdog_phase(PG_PHASE_EVAL);
+    if (eval_maybe(r, step, p)) fatal(r);
     if (r->grid->rank == 0) {
+        char what[64];
+        if (saved) snprintf(what, sizeof what, "its periodic checkpoint, not saved twice,");
+        else snprintf(what, sizeof what, "checkpoint written in %.2f s", dt);
         pg_progress_clear(p);
-        printf("halted: %s after step %d of %d; checkpoint in %s; exit %d (resume with "
-               "--resume latest)\n", why, step, r->cfg.train.steps, r->cfg.checkpoint.dir,
-               PG_EXIT_HALTED);
+        printf("halted: %s after step %d of %d; %s in %s; exit %d (resume with --resume "
+               "latest)\n",
+               why, step, c->train.steps, what, c->checkpoint.dir, PG_EXIT_HALTED);
         fflush(stdout);
     }
     return PG_EXIT_HALTED;
@@ -422,9 +432,11 @@ static int train_loop(pg_run *r, pg_progress *p, pg_metrics *m, const train_args
         pg_watchdog_phase(PG_PHASE_HALT);
         int halt = pg_halt_agree(r->grid->world, c->runtime.watchdog_s, why, sizeof why);
         if (halt < 0) fatal(r);
-        if (halt && !last) return halted(r, s.step, why, p);
+        halt = halt && !last; /* the last step ends the run anyway */
         if (rank0)
-            pg_progress_step(p, &s, s.step % c->train.log_every == 0 || last || s.step == start + 1);
+            pg_progress_step(p, &s,
+                             halt || s.step % c->train.log_every == 0 || last || s.step == start + 1);
+        if (halt) return halted(r, s.step, why, !rc && saved.saved, p);
         pg_watchdog_phase(PG_PHASE_EVAL);
         if ((rc = eval_maybe(r, s.step, p))) fatal(r);
     }
@@ -443,7 +455,7 @@ int pg_cmd_train(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    pg_halt_install(NULL); /* a stop requested during set-up waits for step 1 */
+    pg_halt_install(NULL, NULL); /* a stop requested during set-up waits for step 1 */
     train_args a;
     pg_config cfg;
     int usage = 0, rc = parse(argc, argv, &a);
@@ -454,7 +466,7 @@ int pg_cmd_train(int argc, char **argv)
     }
     usage = rc != 0;
     if (!rc) rc = configure(&cfg, &a);
-    if (!rc) rc = pg_halt_install(cfg.runtime.halt_file);
+    if (!rc) rc = pg_halt_install(cfg.runtime.halt_file, cfg.runtime.halt_signal);
     if (!rc) rc = pg_fault_init(rank);
     int reporter;
     if ((rc = pg_agree(MPI_COMM_WORLD, rc, &reporter))) {

@@ -192,8 +192,12 @@ static const key_def KEYS[] = {
       "stop (one line naming the step and the first stage where it appeared, exit 1) | "
       "skip (skip the optimizer step on every rank, log a line, go on)"),
     K("runtime", "halt_file", T_STR, runtime.halt_file, "", TEXT,
-      "when this file exists at a step boundary, checkpoint and exit 75 as on SIGUSR1/SIGTERM "
-      "(docs/slurm.md); empty = none"),
+      "when this file exists at a step boundary, checkpoint and exit 75 as on SIGTERM or the "
+      "halt signal (docs/slurm.md); empty = none"),
+    K("runtime", "halt_signal", T_STR, runtime.halt_signal, "USR1", TEXT,
+      "signal that, like SIGTERM, makes every rank stop after the current step, checkpoint and "
+      "exit 75: USR1 | USR2 | INT | HUP | QUIT (checked by runtime/guard/halt.c; sbatch "
+      "--signal=NAME@SECONDS sends it to the ranks; docs/slurm.md)"),
     K("checkpoint", "dir", T_STR, checkpoint.dir, "checkpoints", NONEMPTY,
       "directory of the HDF5 checkpoints (step_NNNNNNNN.h5) and the `latest` pointer"),
     K("checkpoint", "every", T_INT, checkpoint.every, "0", ATLEAST(0),

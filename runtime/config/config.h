@@ -102,6 +102,7 @@ typedef struct pg_config {
         pg_on_nonfinite on_nonfinite; /* NaN/Inf before the optimizer */
         double peak_gflops;        /* one rank's peak GFLOP/s, for MFU; 0 = unknown */
         char halt_file[PG_STR_LONG]; /* stop cleanly when this file appears (runtime/guard/halt.h) */
+        char halt_signal[PG_STR_SHORT]; /* ... or this signal (or SIGTERM) arrives: USR1 | USR2 | ... */
     } runtime;
     struct {
         char dir[PG_STR_LONG]; /* where step_NNNNNNNN.h5 and `latest` live */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { F_NONE, F_HANG, F_KILL, F_STOP, F_NAN, F_ENOSPC, F_EIO };
+enum { F_NONE, F_HANG, F_KILL, F_STOP, F_NAN, F_ENOSPC, F_EIO, F_TERM };
 
 static struct {
     int kind, rank, step, mb;
@@ -21,7 +21,7 @@ static struct {
 } plan;
 static atomic_int fired;
 
-#define USAGE "expected KIND:rank=R,step=K,action=A[,mb=M] (KIND hang|kill|stop|nan|enospc|eio)"
+#define USAGE "expected KIND:rank=R,step=K,action=A[,mb=M] (KIND hang|kill|stop|nan|enospc|eio|term)"
 
 /* The points an action name covers; 0 when the name is unknown. */
 static int points_of(const char *name, int out[4])
@@ -76,7 +76,8 @@ int pg_fault_init(int rank)
     *colon = 0;
     int kind = !strcmp(buf, "hang") ? F_HANG : !strcmp(buf, "kill") ? F_KILL
              : !strcmp(buf, "stop") ? F_STOP : !strcmp(buf, "nan") ? F_NAN
-             : !strcmp(buf, "enospc") ? F_ENOSPC : !strcmp(buf, "eio") ? F_EIO : F_NONE;
+             : !strcmp(buf, "enospc") ? F_ENOSPC : !strcmp(buf, "eio") ? F_EIO
+             : !strcmp(buf, "term") ? F_TERM : F_NONE;
     if (kind == F_NONE)
         return pg_error(PG_EINVAL, "PIPEGRID_FAULT='%s': unknown kind '%s'; " USAGE, v, buf);
     int r = -1, step = -1, mb = -1, pts[4] = {-1, -1, -1, -1};
@@ -127,7 +128,7 @@ int pg_fault_hit(int point, int step, int mb)
     int match = 0;
     for (int i = 0; i < 4; i++) match |= plan.points[i] == point;
     if (!match || atomic_exchange(&fired, 1)) return 0;
-    static const char *what[] = {"", "hang", "kill -9", "SIGSTOP", "NaN", "ENOSPC", "EIO"};
+    static const char *what[] = {"", "hang", "kill -9", "SIGSTOP", "NaN", "ENOSPC", "EIO", "SIGTERM"};
     char at[32] = "";
     if (mb >= 0) snprintf(at, sizeof at, ", microbatch %d", mb);
     fprintf(stderr, "pipegrid: fault injected: rank %d: %s at %s of step %d%s (PIPEGRID_FAULT)\n",
@@ -135,6 +136,10 @@ int pg_fault_hit(int point, int step, int mb)
     fflush(stderr);
     if (plan.kind == F_KILL) raise(SIGKILL);
     if (plan.kind == F_STOP) raise(SIGSTOP);
+    if (plan.kind == F_TERM) { /* preemption reaching this rank mid-step: training goes on */
+        raise(SIGTERM);
+        return 0;
+    }
     if (plan.kind == F_HANG || plan.kind == F_STOP) /* stopped: only SIGCONT gets here */
         for (;;) sleep(1000);
     return plan.kind == F_ENOSPC ? ENOSPC : plan.kind == F_EIO ? EIO : 1;

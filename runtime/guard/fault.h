@@ -15,6 +15,8 @@
  *           enospc, eio  the checkpoint writer's file operation at that
  *                 point fails with that errno (a full disk, an I/O error),
  *                 as a real failure would; checkpoint actions only
+ *           term  raise(SIGTERM) there and go on (preemption reaching one
+ *                 rank in the middle of a step; runtime/guard/halt.h)
  *   R       world rank
  *   K       training step, 1-based as logged
  *   A       forward | backward (B, I or W) | send | recv | allreduce (the
