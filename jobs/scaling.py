@@ -6,11 +6,18 @@
 
 (tools/py: the project's Python environment, made by tools/deps.sh; it has matplotlib.)
 
-`run` reads a sweep file, submits one Slurm job per row (jobs/pipegrid-run.sh
-in an allocation of the row's nodes x tasks per node, then the allreduce
-benchmark on the same grid; one job at a time unless --parallel), waits for
-them, and writes the report. `report`
-(re)builds the report of a finished study from its run directories:
+`run` reads a sweep file, checks every row against the partition (its node
+count and CPUs per node, from scontrol and sinfo) and refuses the sweep,
+naming each row the cluster can never run, before anything is submitted. It
+then submits one Slurm job per row (jobs/pipegrid-run.sh in an allocation of
+the row's nodes x tasks per node, then the allreduce benchmark on the same
+grid; one job at a time unless --parallel) and waits for them: a job pending
+for a reason that never clears (PartitionTimeLimit, DependencyNeverSatisfied,
+a QOS or account limit...) is cancelled at once, a failing squeue is retried,
+and at --timeout the jobs left are cancelled. It always writes the report;
+rows whose job did not complete are listed as errors there, never with
+numbers, and the exit status is 1. `report` (re)builds the report of a study
+from its run directories:
 
   DIR/scaling.md    the table (markdown)      DIR/scaling.csv  the same, CSV
   DIR/scaling.png   throughput, scaling efficiency, bubble (measured and
@@ -33,6 +40,8 @@ optional):
                   the sweep file
   batch_size      global batch (default: the model's)
   steps           optimizer steps (default 30)
+  time            the job's time limit in minutes (sbatch --time; default:
+                  the partition's)
 
 Per run it records (RUN_DIR = DIR/NN-...):
   metrics.jsonl   one JSON line per step when pipegrid has --metrics, else
@@ -62,8 +71,15 @@ require(__file__, "matplotlib")  # before any job is submitted: the report draws
 JOBS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(JOBS)
 COLUMNS = ["study", "scaling", "nodes", "tasks_per_node", "pp", "dp", "microbatches",
-           "schedule", "model", "batch_size", "steps"]
-INTS = ["nodes", "tasks_per_node", "pp", "dp", "microbatches", "batch_size", "steps"]
+           "schedule", "model", "batch_size", "steps", "time"]
+INTS = ["nodes", "tasks_per_node", "pp", "dp", "microbatches", "batch_size", "steps", "time"]
+# squeue states of a job that is over (it may still be listed for MinJobAge)
+DONE = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED",
+        "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT", "REVOKED"}
+# pending reasons that no amount of waiting clears (limits of the partition,
+# QOS or association, impossible dependencies, bad requests)
+NEVER = re.compile(r"^(Partition(Node|Time)Limit|BadConstraints|DependencyNeverSatisfied|"
+                   r"Invalid(Account|QOS)|(QOS|Assoc)Max\w*PerJob\w*)$")
 
 
 def fail(msg):
@@ -123,6 +139,76 @@ def read_sweep(path):
     return rows
 
 
+def slurm(cmd, tries=1):
+    """Run a Slurm client command, `tries` times at most (2, 4, 8... s
+    apart, capped at 30 s); returns its stdout, or fails naming the command
+    and its last error."""
+    for t in range(tries):
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            err = res.stderr.strip() or f"exit status {res.returncode}"
+            if res.returncode == 0:
+                return res.stdout
+        except OSError as e:
+            err = e.strerror
+        if t + 1 < tries:
+            time.sleep(min(30, 2 ** (t + 1)))
+    fail(f"'{' '.join(cmd)}' failed{f' {tries} times' if tries > 1 else ''}: {err}")
+
+
+def partition_of(sbatch_args):
+    """The partition the jobs go to: --partition / -p in the sbatch
+    arguments, else $SBATCH_PARTITION, else None (the cluster's default)."""
+    part = os.environ.get("SBATCH_PARTITION") or None
+    for i, a in enumerate(sbatch_args):
+        if a.startswith("--partition="):
+            part = a.split("=", 1)[1]
+        elif a in ("-p", "--partition") and i + 1 < len(sbatch_args):
+            part = sbatch_args[i + 1]
+        elif a.startswith("-p") and len(a) > 2:
+            part = a[2:]
+    return part
+
+
+def check_cluster(rows, path, sbatch_args):
+    """Refuse rows that the partition can never run (more nodes than it has
+    or allows a job, more tasks per node than a node has CPUs), all of them
+    at once, before anything is submitted."""
+    parts = {}
+    for line in slurm(["scontrol", "show", "partition", "-o"]).splitlines():
+        f = dict(w.split("=", 1) for w in line.split() if "=" in w)
+        if "PartitionName" in f:
+            parts[f["PartitionName"]] = f
+    want = partition_of(sbatch_args)
+    if want is None:
+        want = next((n for n, f in parts.items() if f.get("Default") == "YES"), None)
+        if want is None:
+            fail("the cluster has no default partition: give one with --sbatch-arg=--partition=NAME")
+    if want not in parts:
+        fail(f"no partition '{want}' in this cluster (it has {', '.join(parts) or 'none'})")
+    f = parts[want]
+    total = int(f.get("TotalNodes", "0"))
+    max_nodes = f.get("MaxNodes", "UNLIMITED")
+    limit = total if max_nodes == "UNLIMITED" else min(total, int(max_nodes))
+    cpus = [int(x) for x in slurm(["sinfo", "-h", "-p", want, "-N", "-o", "%c"]).split()]
+    max_cpus = max(cpus) if cpus else 0
+    bad = []
+    for r in rows:
+        where = f"{path}:{r['line']}"
+        if r["nodes"] > limit:
+            why = (f"{total} nodes" if limit == total else
+                   f"{total} nodes, at most {max_nodes} per job (MaxNodes)")
+            bad.append(f"{where}: nodes={r['nodes']}, but partition '{want}' has {why}: "
+                       f"Slurm would never start this job")
+        if r["tasks_per_node"] > max_cpus:
+            bad.append(f"{where}: tasks_per_node={r['tasks_per_node']}, but the nodes of partition "
+                       f"'{want}' have at most {max_cpus} CPUs")
+    if bad:
+        fail("\n".join(bad) + f"\nnothing submitted (partition '{want}': {limit} node(s) for one "
+             f"job, {max_cpus} CPUs per node)")
+    return want
+
+
 def run_name(i, r):
     return (f"{i:02d}-{r['study']}-n{r['nodes']}-pp{r['pp']}-dp{r['dp']}"
             f"-m{r.get('microbatches', 'd')}-{r.get('schedule', 'd')}")
@@ -131,7 +217,7 @@ def run_name(i, r):
 def job_script(r, run_dir):
     """The batch script of one run: the training job, then the benchmark."""
     env = {"PG_RUN_DIR": run_dir, "PG_PP": r["pp"], "PG_DP": r["dp"], "PG_STEPS": r["steps"],
-           "PG_MAX_REQUEUES": 0}
+           "PG_MAX_REQUEUES": 0, "PG_CKPT_EVERY": 0}  # a measurement: no checkpoints
     if "microbatches" in r:
         env["PG_MICROBATCHES"] = r["microbatches"]
     if "schedule" in r:
@@ -176,31 +262,95 @@ def submit(rows, out, sbatch_args, parallel):
                f"--job-name={tag}-{i:02d}" if parallel else f"--job-name={tag}",
                *([] if parallel else ["--dependency=singleton"]),
                f"--output={os.path.join(run_dir, 'slurm.out')}", f"--chdir={run_dir}",
-               *sbatch_args, script]
+               *([f"--time={r['time']}"] if "time" in r else []), *sbatch_args, script]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            fail(f"sbatch for line {r['line']} failed: {res.stderr.strip()}")
+            if jobs:
+                subprocess.run(["scancel", *(j["job"] for j in jobs)], capture_output=True)
+            fail(f"sbatch for line {r['line']} failed: {res.stderr.strip()}"
+                 f"{' (the jobs submitted before it are cancelled)' if jobs else ''}")
         job = res.stdout.strip().split(";")[0]
         print(f"submitted {name} as job {job}")
         jobs.append({"job": job, "dir": name, "row": r})
-    with open(os.path.join(out, "sweep.json"), "w") as f:
-        json.dump(jobs, f, indent=1)
+        save_jobs(out, jobs)
     return jobs
 
 
-def wait(jobs, timeout):
-    ids = [j["job"] for j in jobs]
+def save_jobs(out, jobs):
+    with open(os.path.join(out, "sweep.json"), "w") as f:
+        json.dump(jobs, f, indent=1)
+
+
+def wait(jobs, timeout, out):
+    """Until every job is over. Each job's "state" becomes its final Slurm
+    state, or says why it was cancelled (a pending reason that never clears,
+    the timeout); sweep.json keeps them for the report. A failing squeue is
+    retried (8 tries over about 2 minutes) before the wait gives up: the
+    jobs not seen ending are then reported as unknown, never as done."""
+    byid = {j["job"]: j for j in jobs}
+    seen = {}  # job -> (state, reason) as last listed
     deadline = time.time() + timeout
-    while True:
-        res = subprocess.run(["squeue", "-h", "-o", "%i", "-j", ",".join(ids)],
-                             capture_output=True, text=True)
-        left = [x for x in res.stdout.split() if x in ids] if res.returncode == 0 else []
-        if not left:
-            return
-        if time.time() > deadline:
-            subprocess.run(["scancel", *left])
-            fail(f"jobs {' '.join(left)} still running after {timeout} s: cancelled")
-        time.sleep(2)
+    user = os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True,
+                                                     text=True).stdout.strip()
+
+    def cancel(j, why):
+        subprocess.run(["scancel", j["job"]], capture_output=True)
+        j["state"] = why
+        print(f"job {j['job']} ({j['dir']}): {why}", file=sys.stderr)
+
+    try:
+        while True:
+            listing = slurm(["squeue", "-h", "-t", "all", "-u", user, "-o", "%i|%T|%r"], tries=8)
+            now = {}
+            for line in listing.splitlines():
+                jid, state, reason = (line.split("|") + ["", ""])[:3]
+                if jid in byid:
+                    now[jid] = (state, reason)
+            for jid, j in byid.items():
+                if "state" in j:
+                    continue
+                if jid not in now:  # purged after MinJobAge: over, state unknown
+                    j["state"] = seen.get(jid, ("not listed by squeue",))[0]
+                    if j["state"] not in DONE:
+                        j["state"] = f"left the queue (last seen {j['state']})"
+                    continue
+                state, reason = now[jid]
+                if now[jid] != seen.get(jid):
+                    print(f"job {jid} ({j['dir']}): {state}"
+                          f"{f' ({reason})' if reason not in ('', 'None') else ''}")
+                seen[jid] = now[jid]
+                if state in DONE:
+                    j["state"] = state
+                elif state == "PENDING" and NEVER.match(reason):
+                    cancel(j, f"never ran: pending for {reason}, which never clears: cancelled")
+            left = [j for j in jobs if "state" not in j]
+            if not left:
+                return
+            if time.time() > deadline:
+                for j in left:
+                    state, reason = seen.get(j["job"], ("?", ""))
+                    what = ("never ran: still pending" if state == "PENDING" else f"still {state}")
+                    cancel(j, f"{what}{f' ({reason})' if reason not in ('', 'None') else ''} "
+                              f"after --timeout {timeout:.0f} s: cancelled")
+                return
+            time.sleep(2)
+    finally:
+        save_jobs(out, jobs)
+
+
+def finished(j, run_dir):
+    """True when the run's job completed (the state `run` recorded, or for a
+    study without one, the job script's "finished" line), else why not."""
+    state = j.get("state")
+    if state is not None and state != "COMPLETED":
+        return f"job {j['job']}: {state}"
+    log = os.path.join(run_dir, "slurm.out")
+    try:
+        if any(line.startswith("pipegrid-job: finished") for line in open(log)):
+            return True
+    except OSError:
+        return f"job {j['job']}: no output ({log})"
+    return f"job {j['job']}: did not finish (no 'pipegrid-job: finished' in {log})"
 
 
 STEP = re.compile(r"^step +(\d+)/\d+ \|.*\| +([0-9.]+) samples/s \| +([0-9.]+) ms \| "
@@ -234,11 +384,16 @@ def report(out):
     table = []
     for j in jobs:
         r, d = j["row"], os.path.join(out, j["dir"])
-        steps = steps_of(d)
+        done = finished(j, d)
+        steps = steps_of(d) if done is True else []
         rec = {"run": j["dir"], "job": j["job"], "study": r["study"], "scaling": r["scaling"],
                "nodes": r["nodes"], "ranks": r["pp"] * r["dp"], "pp": r["pp"], "dp": r["dp"],
                "m": r.get("microbatches", ""), "schedule": r.get("schedule", ""),
                "model": os.path.basename(r["model"])}
+        if done is not True:
+            rec["error"] = done
+            table.append(rec)
+            continue
         if len(steps) < 2:
             rec["error"] = "no step records (see slurm.out)"
             table.append(rec)
@@ -353,11 +508,14 @@ def main():
     a = ap.parse_args()
     if a.cmd == "run":
         rows = read_sweep(a.sweep)
+        check_cluster(rows, a.sweep, a.sbatch_arg)
         out = os.path.abspath(a.out)
         os.makedirs(out, exist_ok=True)
         jobs = submit(rows, out, a.sbatch_arg, a.parallel)
-        wait(jobs, a.timeout)
-        table = report(out)
+        try:
+            wait(jobs, a.timeout, out)
+        finally:  # the finished rows are reported whatever ended the wait
+            table = report(out)
     else:
         table = report(os.path.abspath(a.out))
     sys.exit(1 if any("error" in t for t in table) else 0)

@@ -6,6 +6,7 @@
 #   jobs/testcluster.sh stop            stop them and remove the cluster's files
 #   jobs/testcluster.sh status          sinfo
 #   jobs/testcluster.sh env             print the export line clients need
+#   jobs/testcluster.sh --help          this text
 #
 # Everything lives under $PG_SLURM_DIR (default /tmp/pipegrid-slurm): config,
 # munge key and socket, state, spool, logs, pid files. Clients use
@@ -16,10 +17,16 @@
 # uses shared memory between them. Node nK listens on port PG_SLURM_PORT+K
 # (default 17000+K) and slurmctld on PG_SLURM_PORT-183 (16817): give a second
 # cluster (the ctest one) its own PG_SLURM_DIR and PG_SLURM_PORT.
+#
+# Two partitions over the same nodes: debug (the default, no time limit) and
+# short (MaxTime=1 minute, for tests of jobs that can never start there).
+# KillWait (seconds between SIGTERM and SIGKILL when Slurm ends or requeues
+# a job) is PG_SLURM_KILLWAIT (default 30, Slurm's own default).
 set -euo pipefail
 dir=${PG_SLURM_DIR:-/tmp/pipegrid-slurm}
 cpus=${PG_SLURM_CPUS:-2}
 port=${PG_SLURM_PORT:-17000}
+killwait=${PG_SLURM_KILLWAIT:-30}
 cmd=${1:-status}
 
 need_packages() {
@@ -83,18 +90,19 @@ SlurmdPidFile=$dir/slurmd.%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.%n.log
 InactiveLimit=0
-KillWait=5
+KillWait=$killwait
 MinJobAge=300
 MessageTimeout=20
 NodeName=n[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$((port + 1))-$((port + nodes))] CPUs=$cpus RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=n[1-$nodes] Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PartitionName=short Nodes=n[1-$nodes] Default=NO MaxTime=1 State=UP OverSubscribe=NO
 CONF
   for ((i = 1; i <= nodes; i++)); do mkdir -p "$dir/spool/n$i"; done
   export SLURM_CONF="$dir/slurm.conf"
   slurmctld -f "$SLURM_CONF" -i
   for ((i = 1; i <= nodes; i++)); do slurmd -f "$SLURM_CONF" -N "n$i"; done
   # idle nodes: every node answers and the partition accepts jobs
-  if ! wait_for 60 bash -c "[ \$(sinfo -h -N -t idle -o %N | wc -l) -eq $nodes ]"; then
+  if ! wait_for 60 bash -c "[ \$(sinfo -h -N -t idle -o %N | sort -u | wc -l) -eq $nodes ]"; then
     echo "testcluster: nodes did not become idle; see $dir/log" >&2
     sinfo -N >&2 || true
     exit 1
@@ -104,6 +112,15 @@ CONF
 
 stop() {
   [ -d "$dir" ] || return 0
+  # jobs first: their processes outlive slurmd once it is gone
+  if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+    export SLURM_CONF="$dir/slurm.conf"
+    if [ -n "$(squeue -h -o %i 2>/dev/null)" ]; then
+      scancel --full $(squeue -h -o %i) 2>/dev/null || true
+      wait_for $((killwait + 20)) bash -c '[ -z "$(squeue -h -o %i)" ]' ||
+        echo "testcluster: jobs still in the queue after scancel: $(squeue -h -o '%i %T' | tr '\n' ' ')" >&2
+    fi
+  fi
   for pidfile in "$dir"/slurmd.*.pid "$dir/slurmctld.pid" "$dir/munge/munged.pid"; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
@@ -118,5 +135,6 @@ case "$cmd" in
   stop) stop ;;
   status) SLURM_CONF="$dir/slurm.conf" sinfo -N ;;
   env) echo "export SLURM_CONF=$dir/slurm.conf" ;;
-  *) echo "usage: $0 start [NODES] | stop | status | env" >&2; exit 2 ;;
+  -h | --help) sed -n '2,/^set -euo pipefail/{/^set /d;s/^# \{0,1\}//;p}' "$0" ;;
+  *) echo "usage: $0 start [NODES] | stop | status | env | --help" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 steps=400
 ref_out=$PG_TEST_DIR/ref.out
 out=$PG_TEST_DIR/preempt.out
+export PG_CKPT_EVERY=0 # checkpoints at the halt only (no probe)
 ref=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/ref" submit "$ref_out" jobs/cpu-nodes.sbatch)
 job=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
 wait_for_line "$job" "$out" "^step +50/$steps" 300
@@ -21,6 +22,7 @@ halt_step=$(sed -En 's/^halted: halt file .* after step ([0-9]+) of.*/\1/p' "$ou
 expect_line "$out" "^pipegrid-job: halted \(exit 75\): requeueing job $job \(restart 1\)"
 expect_line "$out" "^pipegrid-job: job $job restart 1:"
 expect_line "$out" "^resumed from .*/run/ckpt/step_0*$halt_step.h5 at step $halt_step"
+expect_line "$out" "^step +$halt_step/$steps \|"
 expect_line "$out" "^done: "
 # the logged losses after the stop (every 10th step; the resumed run also logs
 # its first step), and the final one, equal the uninterrupted run's

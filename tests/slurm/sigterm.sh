@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 steps=400
 out=$PG_TEST_DIR/job.out
-job=$(PG_STEPS=$steps PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
+job=$(PG_STEPS=$steps PG_CKPT_EVERY=0 PG_RUN_DIR="$PG_TEST_DIR/run" submit "$out" jobs/cpu-nodes.sbatch)
 wait_for_line "$job" "$out" "^step +50/$steps" 300
 scancel --signal=TERM "$job"
 wait_job "$job" 600
