@@ -493,7 +493,7 @@ int pg_ckpt_candidates(const char *spec, const char *dir, char ***paths, int *n,
         steps[ns++] = s;
     }
     if (dd) closedir(dd);
-    qsort(steps, ns, sizeof *steps, cmp_desc);
+    if (ns) qsort(steps, ns, sizeof *steps, cmp_desc); /* steps is NULL when ns = 0 */
     int total = (first[0] ? 1 : 0) + (int)ns;
     char **out = calloc((size_t)total + 1, sizeof *out);
     if (!out) {
